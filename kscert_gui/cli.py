@@ -1,0 +1,396 @@
+"""The ``kscert`` command (DESIGN §9): every GUI action, for scripts and monitoring.
+
+Exit codes: 0 success (warnings allowed), 1 error findings or a refused action,
+2 a usage error or an unreadable input. ``--json`` prints one JSON document on
+stdout. Passwords are never arguments: ``--password-stdin`` reads one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from kscert_gui.model.clock import iso, parse_instant
+from kscert_gui.model.errors import KscertError, UsageError
+from kscert_gui.model.schedule import MAX_TERM_DAYS, MIN_TERM_DAYS
+
+log = logging.getLogger("kscert_gui.cli")
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns every exit path."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def default_home() -> Path:
+    env = os.environ.get("KSCERT_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("kscert_gui", appauthor=False) / "default"
+
+
+def _term_days(text: str) -> int:
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days") from None
+    if not MIN_TERM_DAYS <= value <= MAX_TERM_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{value} is out of range: the activation term is {MIN_TERM_DAYS}–{MAX_TERM_DAYS} days"
+        )
+    return value
+
+
+def _add_term(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument(
+        "--immediately",
+        action="store_true",
+        help="activate at once (connection with managed mobile devices is lost)",
+    )
+    g.add_argument(
+        "--after-days",
+        type=_term_days,
+        metavar="N",
+        help="reserve certificate: becomes main after N days (recommended: at least 30)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="kscert",
+        description="Manage the mobile Administration Server certificate.",
+    )
+    parser.add_argument(
+        "--home", type=Path, help="store directory (default: $KSCERT_HOME or the user data dir)"
+    )
+    parser.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="FILE",
+        help="read the store passphrase from FILE when no keyring is usable",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("status", help="main and reserve certificates, switch time, warnings")
+    p.add_argument("--at", type=str, metavar="ISO8601", help="show the state at this instant")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("reissue", help="issue a new certificate through the server")
+    p.add_argument("--address", help="new connection address (default: the old one)")
+    p.add_argument("--key-size", type=int, choices=(2048, 3072, 4096), default=2048)
+    _add_term(p)
+    p.add_argument("--yes", action="store_true", help="confirm a destructive action")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reissue)
+
+    p = sub.add_parser("import", help="install another certificate")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--pkcs12", type=Path, metavar="FILE")
+    src.add_argument("--key", type=Path, metavar="FILE")
+    p.add_argument("--cert", type=Path, metavar="FILE")
+    p.add_argument("--password-stdin", action="store_true")
+    _add_term(p)
+    p.add_argument("--yes", action="store_true", help="confirm; acknowledge warnings")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("inspect", help="check files against the requirements (no store)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--pkcs12", type=Path, metavar="FILE")
+    src.add_argument("--key", type=Path, metavar="FILE")
+    src.add_argument("--cert", type=Path, metavar="FILE", dest="cert_only")
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--address")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("export", help="write the main or reserve certificate to a file")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--main", action="store_const", const="main", dest="which")
+    which.add_argument("--reserve", action="store_const", const="reserve", dest="which")
+    p.add_argument("--format", choices=("pem", "der", "p12"), default="pem")
+    p.add_argument("--with-key", action="store_true")
+    p.add_argument("--legacy", action="store_true", help="PKCS #12 with 3DES (old clients)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("cancel-reserve", help="cancel the pending reserve certificate")
+    p.add_argument("--yes", action="store_true")
+    p.set_defaults(func=cmd_cancel)
+
+    for extend in EXTENSIONS:
+        extend(sub)
+    return parser
+
+
+#: Later features register their sub-commands here (devices, gateways, serve...).
+EXTENSIONS: list[Callable[[Any], None]] = []
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def read_password(stdin: TextIO) -> bytes:
+    """One line from stdin; only the line ending is removed (spaces are part of it)."""
+    line = stdin.readline()
+    if line.endswith("\n"):
+        line = line[:-1]
+    if line.endswith("\r"):
+        line = line[:-1]
+    return line.encode("utf-8")
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: Sequence[str]) -> None:
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        for line in text:
+            sys.stdout.write(line + "\n")
+
+
+def _secrets(args: argparse.Namespace) -> Any:
+    from kscert_gui.services import secrets
+
+    path = args.passphrase_file or (
+        Path(os.environ["KSCERT_PASSPHRASE_FILE"]) if os.environ.get("KSCERT_PASSPHRASE_FILE")
+        else None
+    )
+    if path is not None:
+        return secrets.PassphraseFileSecretStore(path)
+    return secrets.LazyKeyringSecretStore()
+
+
+def _server(args: argparse.Namespace, *, writable: bool) -> Any:
+    from kscert_gui.model.errors import StoreLockedError
+    from kscert_gui.services.server import AdministrationServer
+
+    home = args.home or default_home()
+    if writable:
+        return AdministrationServer.open(home, _secrets(args), writable=True)
+    try:
+        # A reader that can take the lock also records switches it observes (DESIGN §2).
+        return AdministrationServer.open(home, _secrets(args), writable=True)
+    except StoreLockedError:
+        return AdministrationServer.open(home, _secrets(args), writable=False)
+
+
+def _cert_lines(title: str, cert: Any, at: Any) -> list[str]:
+    info = cert.info
+    return [
+        f"{title}:",
+        f"  Subject:     {info.subject}",
+        f"  SAN:         {', '.join(info.san) or '(none)'}",
+        f"  Valid from:  {iso(info.not_before)}",
+        f"  Valid to:    {iso(info.not_after)}  ({info.days_left(at)} days left)",
+        f"  SHA-256:     {info.sha256}",
+        f"  Source:      {cert.source}",
+    ]
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    at = parse_instant(args.at) if args.at else None
+    with _server(args, writable=False) as server:
+        st = server.status(at)
+    text = [f"{st.name}: {st.state}  (at {iso(st.at)})"]
+    if st.main:
+        text += _cert_lines("Main certificate", st.main, st.at)
+    else:
+        text.append("Main certificate: none")
+    if st.reserve:
+        text += _cert_lines("Reserve certificate", st.reserve, st.at)
+        text.append(f"  Switch time: {iso(st.switch_at) if st.switch_at else '-'}")
+        text.append(f"  Delivered:   {st.delivered} of {st.devices} devices")
+    else:
+        text.append("Reserve certificate: none")
+    for g in st.gateways:
+        verdict = "matches main" if g.matches_main else "STALE: differs from main"
+        text.append(f"Gateway {g.host}:{g.port}: {g.sha256 or 'no certificate'} ({verdict})")
+    for w in st.warnings:
+        text.append(f"WARNING [{w.code}]: {w.message}")
+    _emit(args, st.to_json(), text)
+    return EXIT_OK
+
+
+def cmd_reissue(args: argparse.Namespace) -> int:
+    from kscert_gui.services.server import ReissueRequest
+
+    request = ReissueRequest(args.address, args.after_days, args.key_size)
+    with _server(args, writable=True) as server:
+        plan = server.plan_reissue(request)
+        for issue in plan.issues:
+            if issue.severity != "error":
+                sys.stderr.write(f"kscert: {issue.severity}: {issue.message}\n")
+        view = server.reissue(request, confirmed=args.yes)
+        st = server.status()
+    _emit(
+        args,
+        {"certificate": view.to_json(st.at), "status": st.to_json()},
+        [f"Reissued: {view.info.sha256} ({view.state}) for {view.address}"]
+        + ([f"Switch time: {iso(st.switch_at)}"] if st.switch_at and view.state == "pending"
+           else []),
+    )
+    return EXIT_OK
+
+
+def _import_request(args: argparse.Namespace) -> Any:
+    from kscert_gui.services.server import ImportRequest
+
+    if args.key is not None and args.cert is None:
+        raise UsageError("--key needs --cert (the public key file).")
+    if args.pkcs12 is not None and args.cert is not None:
+        raise UsageError("--cert goes with --key, not with --pkcs12.")
+    password = read_password(sys.stdin) if args.password_stdin else None
+    if args.pkcs12 is not None:
+        return ImportRequest("pkcs12", args.after_days, pkcs12=args.pkcs12, password=password)
+    return ImportRequest("x509", args.after_days, key=args.key, cert=args.cert, password=password)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    request = _import_request(args)
+    with _server(args, writable=True) as server:
+        check = server.check_import(request)
+        for f in check.findings:
+            sys.stderr.write(f"kscert: {f.severity} [{f.code}]: {f.message} {f.fix}\n")
+        if any(f.code == "unreadable" for f in check.findings):
+            _emit(args, {"ok": False, "findings": [f.to_json() for f in check.findings]}, [])
+            return EXIT_USAGE
+        view = server.import_certificate(request, confirmed=args.yes,
+                                         acknowledge_warnings=args.yes)
+        st = server.status()
+    _emit(
+        args,
+        {"certificate": view.to_json(st.at), "status": st.to_json()},
+        [f"Imported: {view.info.sha256} ({view.state}) for {view.address}"],
+    )
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from kscert_gui.model import crypto, lint
+    from kscert_gui.model.certificate import CertificateInfo
+    from kscert_gui.services import inputs
+
+    password = read_password(sys.stdin) if args.password_stdin else None
+    address = crypto.normalize_address(args.address) if args.address else None
+    if args.pkcs12 is not None:
+        material = inputs.load_pkcs12_file(args.pkcs12, password)
+    elif args.key is not None:
+        if args.cert_only is None:
+            raise UsageError("--key needs --cert (the public key file).")
+        material = inputs.load_x509_files(args.key, password, args.cert_only)
+    else:
+        material = inputs.load_certificate_file(args.cert_only)
+    at = datetime.now(UTC).replace(microsecond=0)
+    findings = lint.check(material, at, address)
+    ok = not lint.has_errors(findings)
+    cert = material.certificate
+    data: dict[str, Any] = {
+        "ok": ok,
+        "findings": [f.to_json() for f in findings],
+        "certificate": CertificateInfo.from_x509(cert).to_json() if cert else None,
+        "chain": [CertificateInfo.from_x509(c).to_json() for c in material.chain],
+    }
+    text = [f"{'OK' if ok else 'REFUSED'}"]
+    if cert is not None:
+        info = CertificateInfo.from_x509(cert)
+        text += [
+            f"Subject:    {info.subject}",
+            f"Issuer:     {info.issuer}",
+            f"SAN:        {', '.join(info.san) or '(none)'}",
+            f"Valid from: {iso(info.not_before)}",
+            f"Valid to:   {iso(info.not_after)}",
+            f"Key:        {info.key}",
+            f"Signature:  {info.signature}",
+            f"SHA-256:    {info.sha256}",
+        ]
+    for f in findings:
+        text.append(f"{f.severity.upper()} [{f.code}] ({f.rule_set}): {f.message} Fix: {f.fix}")
+    _emit(args, data, text)
+    if any(f.code == "unreadable" for f in findings):
+        return EXIT_USAGE
+    return EXIT_OK if ok else EXIT_ERROR
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from kscert_gui.services.fsutil import write_private_file
+
+    if args.with_key and args.format != "p12":
+        raise UsageError("--with-key needs --format p12 (a key is only exported in PKCS #12).")
+    if args.format == "p12" and not args.with_key:
+        raise UsageError("--format p12 needs --with-key.")
+    if args.legacy and args.format != "p12":
+        raise UsageError("--legacy applies to --format p12 only.")
+    password = None
+    if args.format == "p12":
+        password = read_password(sys.stdin)
+        if not password:
+            raise UsageError("Give the PKCS #12 password on stdin (one line, not empty).")
+    if args.out.exists() and args.out.is_dir():
+        raise UsageError(f"{args.out} is a directory; give a file name.")
+    with _server(args, writable=False) as server:
+        data = server.export(args.which, args.format, password=password, legacy=args.legacy)
+    write_private_file(args.out, data)
+    sys.stdout.write(f"Wrote {args.out}\n")
+    return EXIT_OK
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise UsageError("Cancelling the reserve certificate needs --yes.")
+    with _server(args, writable=True) as server:
+        view = server.cancel_reserve()
+    sys.stdout.write(f"Cancelled reserve certificate {view.info.sha256}\n")
+    return EXIT_OK
+
+
+# --- entry point --------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        rc: int = args.func(args)
+        return rc
+    except KscertError as err:
+        sys.stderr.write(f"kscert: error: {err.message}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("kscert: interrupted\n")
+        return 130
+    except Exception as err:  # no traceback reaches a person
+        log.exception("unexpected error")
+        sys.stderr.write(
+            f"kscert: unexpected error ({type(err).__name__}); please report it with the "
+            "command you ran.\n"
+        )
+        return EXIT_ERROR
+
+
+def run() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

@@ -1,0 +1,1 @@
+"""Pure model layer: no PySide6, no files, no sockets, no keyring, no clock reads."""

@@ -1,0 +1,1 @@
+"""I/O services (store, secrets, TLS) and the AdministrationServer facade. No Qt here."""

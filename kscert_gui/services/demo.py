@@ -1,0 +1,131 @@
+"""The demo ("Training") store of DESIGN §11.
+
+A first start with no store creates it, so a new user sees the whole story at
+once: a main certificate that expires in 20 days and no reserve, 1 250 mobile
+devices in three groups with realistic (and some stale) synchronization times,
+and one connection gateway. The fleet is generated from a fixed seed, so two
+demo stores made at the same instant are identical but for their keys.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from kscert_gui.model import crypto
+from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
+from kscert_gui.services.secrets import SecretStore, new_passphrase
+from kscert_gui.services.store import Store
+
+DEMO_ADDRESS = "mdm.training.example"
+DEMO_NAME = "Training"
+DEMO_DEVICES = 1250
+DEMO_MAIN_DAYS_LEFT = 20
+#: (group name, its own synchronization period in hours or None to inherit, share of devices)
+DEMO_GROUPS: tuple[tuple[str, float | None, float], ...] = (
+    ("Head office", None, 0.48),
+    ("Field staff", 12.0, 0.36),
+    ("Warehouse scanners", 24.0, 0.16),
+)
+GATEWAY_HOST = "gw-dmz-01"
+
+
+def demo_device_rows(
+    now: datetime, group_ids: list[int], periods_h: list[float], seed: int = 20261126
+) -> list[tuple[str, int, str, str | None]]:
+    """(name, group_id, platform, last_sync ISO) for the synthetic fleet.
+
+    Most devices synchronized within their period; about 4 % have not been seen
+    for more than three periods (stale), and a few never synchronized.
+    """
+    rng = random.Random(seed)
+    rows: list[tuple[str, int, str, str | None]] = []
+    counts = [round(DEMO_DEVICES * share) for _n, _p, share in DEMO_GROUPS]
+    counts[-1] = DEMO_DEVICES - sum(counts[:-1])
+    serial = 0
+    for gid, period, count in zip(group_ids, periods_h, counts, strict=True):
+        for _ in range(count):
+            serial += 1
+            platform = "iOS" if rng.random() < 0.35 else "Android"
+            prefix = "iph" if platform == "iOS" else "and"
+            roll = rng.random()
+            if roll < 0.005:
+                last: str | None = None
+            elif roll < 0.04:
+                last = iso(now - timedelta(hours=period * rng.uniform(3.2, 30)))
+            else:
+                last = iso(now - timedelta(hours=period * rng.random()))
+            rows.append((f"{prefix}-{serial:05d}", gid, platform, last))
+    return rows
+
+
+def create_demo_store(
+    home: Path, secrets: SecretStore, clock: Clock = system_clock
+) -> None:
+    """Create the training store in ``home`` (which must not hold a store yet)."""
+    now = ensure_utc(clock())
+    with Store.open(home, writable=True) as store:
+        if store.list_certificates():
+            return
+        created = now - timedelta(days=397 - DEMO_MAIN_DAYS_LEFT)
+        issued = crypto.issue_certificate(DEMO_ADDRESS, created)
+        passphrase = secrets.get_passphrase(store.store_id)
+        if passphrase is None:
+            passphrase = new_passphrase()
+            secrets.set_passphrase(store.store_id, passphrase)
+        key_blob = crypto.encrypt_private_key(issued.private_key, passphrase)
+        info = CertificateInfo.from_x509(issued.certificate)
+        with store.transaction() as conn:
+            store.set_meta(conn, "name", DEMO_NAME)
+            store.set_meta(conn, "kind", "training")
+            store.set_meta(conn, "sim_now", iso(now))
+            cert_id = store.insert_certificate(
+                conn,
+                source="issued",
+                cert_der=crypto.export_certificate(issued.certificate, "der"),
+                chain_der=b"",
+                key_enc=key_blob,
+                sha256=info.sha256,
+                not_before=info.not_before,
+                not_after=info.not_after,
+                address=DEMO_ADDRESS,
+                created_at=created,
+                term_days=None,
+                state="main",
+                activated_at=created,
+            )
+            root = conn.execute(
+                "INSERT INTO groups(name, parent_id, sync_hours) VALUES ('Managed devices', "
+                "NULL, NULL)"
+            ).lastrowid
+            group_ids: list[int] = []
+            periods: list[float] = []
+            for name, hours, _share in DEMO_GROUPS:
+                gid = conn.execute(
+                    "INSERT INTO groups(name, parent_id, sync_hours) VALUES (?, ?, ?)",
+                    (name, root, hours),
+                ).lastrowid
+                assert gid is not None
+                group_ids.append(gid)
+                periods.append(hours if hours is not None else 6.0)
+            conn.executemany(
+                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
+                demo_device_rows(now, group_ids, periods),
+            )
+            gw = conn.execute(
+                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
+                (GATEWAY_HOST, root, "Linux", iso(now - timedelta(minutes=20))),
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO distribution_points(device_id, scope_group_id, gateway, agent_port, "
+                "mobile_port, held_cert_id, connected_at) VALUES (?, ?, 1, 13000, 13292, ?, ?)",
+                (gw, root, cert_id, iso(created)),
+            )
+            store.audit(
+                conn,
+                now,
+                "demo-created",
+                {"certificate_id": cert_id, "devices": DEMO_DEVICES, "gateway": GATEWAY_HOST},
+            )

@@ -1,0 +1,853 @@
+"""AdministrationServer: the one API that the GUI and the CLI call.
+
+It ties the pure model (crypto, lint, schedule, fleet) to the store and the
+secret store. Every change is one store transaction with its audit entry; slow
+work (key generation, decryption) happens before the transaction opens so the
+lock on the database is held only for the write itself.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography import x509
+
+from kscert_gui.model import crypto, lint
+from kscert_gui.model.certificate import CertificateInfo, Finding
+from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
+from kscert_gui.model.errors import (
+    ConfirmationRequired,
+    KscertError,
+    NotFoundError,
+    RefusedError,
+    SecretStoreError,
+    ValidationError,
+    WrongPasswordError,
+)
+from kscert_gui.model.fleet import MOBILE_PLATFORMS, Group, longest_sync_period
+from kscert_gui.model.schedule import (
+    EffectiveState,
+    SlotRecord,
+    SyncPeriod,
+    TermIssue,
+    check_term,
+    days_left,
+    effective_state,
+    switch_time,
+)
+from kscert_gui.services import inputs
+from kscert_gui.services.secrets import SecretStore, new_passphrase
+from kscert_gui.services.store import CertificateRow, Store
+
+Which = Literal["main", "reserve"]
+ExportFormat = Literal["pem", "der", "p12"]
+
+
+# --- requests -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReissueRequest:
+    """Reissue through the Administration Server. ``address`` None: use old address."""
+
+    address: str | None
+    term_days: int | None  # None: Immediately
+    key_size: int = 2048
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """Other certificate: a PKCS #12 container, or an X.509 private key + public key."""
+
+    kind: Literal["pkcs12", "x509"]
+    term_days: int | None
+    pkcs12: Path | None = None
+    key: Path | None = None
+    cert: Path | None = None
+    password: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind == "pkcs12" and self.pkcs12 is None:
+            raise ValidationError("Choose the certificate file (PKCS #12 container).")
+        if self.kind == "x509" and (self.key is None or self.cert is None):
+            raise ValidationError(
+                "Choose both the private key (.prk, .pem) and the public key (.cer) files."
+            )
+
+
+# --- views --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CertView:
+    """One certificate record as the console shows it (public data only)."""
+
+    id: int
+    source: str
+    info: CertificateInfo
+    chain: tuple[CertificateInfo, ...]
+    address: str
+    created_at: datetime
+    term_days: int | None
+    state: str
+
+    def to_json(self, at: datetime) -> dict[str, Any]:
+        data = self.info.to_json()
+        data.update(
+            {
+                "id": self.id,
+                "source": self.source,
+                "days_left": self.info.days_left(at),
+                "state": self.state,
+                "address": self.address,
+                "created_at": iso(self.created_at),
+                "activation_term": (
+                    "immediately" if self.term_days is None else f"{self.term_days} days"
+                ),
+            }
+        )
+        return data
+
+
+@dataclass(frozen=True)
+class StatusWarning:
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class GatewayView:
+    host: str
+    port: int
+    agent_port: int
+    sha256: str | None
+    matches_main: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "agent_port": self.agent_port,
+            "sha256": self.sha256,
+            "matches_main": self.matches_main,
+        }
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    at: datetime
+    state: str
+    main: CertView | None
+    reserve: CertView | None
+    switch_at: datetime | None
+    delivered: int
+    devices: int
+    history: tuple[CertView, ...]
+    gateways: tuple[GatewayView, ...]
+    warnings: tuple[StatusWarning, ...]
+    name: str
+    training: bool
+    read_only: bool
+
+    @property
+    def main_days_left(self) -> int | None:
+        return self.main.info.days_left(self.at) if self.main else None
+
+    def to_json(self) -> dict[str, Any]:
+        reserve: dict[str, Any] | None = None
+        if self.reserve is not None:
+            reserve = self.reserve.to_json(self.at)
+            reserve.update(
+                {
+                    "switch_at": iso(self.switch_at) if self.switch_at else None,
+                    "delivered": self.delivered,
+                    "devices": self.devices,
+                }
+            )
+        return {
+            "at": iso(self.at),
+            "state": self.state,
+            "main": self.main.to_json(self.at) if self.main else None,
+            "reserve": reserve,
+            "history": [c.to_json(self.at) for c in self.history],
+            "gateways": [g.to_json() for g in self.gateways],
+            "warnings": [w.to_json() for w in self.warnings],
+        }
+
+
+@dataclass(frozen=True)
+class ReissuePlan:
+    address: str
+    issues: tuple[TermIssue, ...]
+    switch_at: datetime | None
+    needs_confirmation: tuple[str, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return any(i.severity == "error" for i in self.issues)
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """The §4 findings of a custom certificate plus the activation-term verdicts."""
+
+    certificate: CertificateInfo | None
+    chain: tuple[CertificateInfo, ...]
+    findings: tuple[Finding, ...]
+    issues: tuple[TermIssue, ...]
+    switch_at: datetime | None
+    needs_confirmation: tuple[str, ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.errors) or any(i.severity == "error" for i in self.issues)
+
+
+def default_address() -> str:
+    """The machine's fully qualified name, as the first certificate's address."""
+    try:
+        return crypto.normalize_address(socket.getfqdn())
+    except KscertError:
+        return "localhost"
+
+
+def _split_der_chain(blob: bytes) -> list[x509.Certificate]:
+    if not blob:
+        return []
+    return crypto.read_certificates(blob)
+
+
+# --- the facade ---------------------------------------------------------------------------
+
+
+class AdministrationServer:
+    """Facade over one store. Create with :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, store: Store, secrets: SecretStore, clock: Clock = system_clock) -> None:
+        self.store = store
+        self.secrets = secrets
+        self._clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        home: Path,
+        secrets: SecretStore,
+        *,
+        writable: bool = True,
+        clock: Clock = system_clock,
+    ) -> AdministrationServer:
+        return cls(Store.open(home, writable=writable), secrets, clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> AdministrationServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- basics ---------------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        return not self.store.writable
+
+    @property
+    def name(self) -> str:
+        return self.store.get_meta("name") or "Administration Server"
+
+    @property
+    def training(self) -> bool:
+        return self.store.get_meta("kind") == "training"
+
+    def now(self) -> datetime:
+        """The current instant: a training store's simulation clock, else the real clock."""
+        if self.training:
+            sim = self.store.get_meta("sim_now")
+            if sim:
+                return parse_instant(sim)
+        return ensure_utc(self._clock())
+
+    # --- records --------------------------------------------------------------------------
+
+    def _rows(self) -> list[CertificateRow]:
+        return self.store.list_certificates()
+
+    @staticmethod
+    def _slot(row: CertificateRow) -> SlotRecord:
+        return SlotRecord(
+            id=row.id,
+            created_at=row.created_at,
+            term_days=row.term_days,
+            not_before=row.not_before,
+            not_after=row.not_after,
+            cancelled_at=row.ended_at if row.state == "cancelled" else None,
+        )
+
+    def _state(self, rows: Sequence[CertificateRow], at: datetime) -> EffectiveState:
+        return effective_state([self._slot(r) for r in rows], at)
+
+    @staticmethod
+    def _view(row: CertificateRow, state: str) -> CertView:
+        cert = x509.load_der_x509_certificate(row.cert_der)
+        chain = tuple(CertificateInfo.from_x509(c) for c in _split_der_chain(row.chain_der))
+        return CertView(
+            id=row.id,
+            source=row.source,
+            info=CertificateInfo.from_x509(cert),
+            chain=chain,
+            address=row.address,
+            created_at=row.created_at,
+            term_days=row.term_days,
+            state=state,
+        )
+
+    def _groups(self) -> dict[int, Group]:
+        rows = self.store.connection.execute(
+            "SELECT id, name, parent_id, sync_hours FROM groups"
+        ).fetchall()
+        return {r[0]: Group(r[0], r[1], r[2], r[3]) for r in rows}
+
+    def mobile_device_count(self) -> int:
+        marks = ",".join("?" * len(MOBILE_PLATFORMS))
+        row = self.store.connection.execute(
+            f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks})", MOBILE_PLATFORMS
+        ).fetchone()
+        return int(row[0])
+
+    def sync_period(self) -> SyncPeriod:
+        """The longest synchronization period of the groups that hold mobile devices."""
+        marks = ",".join("?" * len(MOBILE_PLATFORMS))
+        gids = [
+            r[0]
+            for r in self.store.connection.execute(
+                f"SELECT DISTINCT group_id FROM devices WHERE platform IN ({marks})",
+                MOBILE_PLATFORMS,
+            )
+        ]
+        return longest_sync_period(self._groups(), gids)
+
+    def _delivered(self, created_at: datetime) -> int:
+        marks = ",".join("?" * len(MOBILE_PLATFORMS))
+        row = self.store.connection.execute(
+            f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks}) AND last_sync >= ?",
+            (*MOBILE_PLATFORMS, iso(created_at)),
+        ).fetchone()
+        return int(row[0])
+
+    # --- status ---------------------------------------------------------------------------
+
+    def status(self, at: datetime | None = None) -> ServerStatus:
+        """The state at ``at`` (default now). Only a status at *now* records switches."""
+        what_if = at is not None
+        when = ensure_utc(at) if at is not None else self.now()
+        rows = self._rows()
+        eff = self._state(rows, when)
+        if not what_if and not self.read_only:
+            self._record_switches(rows, eff)
+        by_id = {r.id: r for r in rows}
+        main = self._view(by_id[eff.main_id], "main") if eff.main_id is not None else None
+        reserve = (
+            self._view(by_id[eff.reserve_id], "pending") if eff.reserve_id is not None else None
+        )
+        history = tuple(
+            self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
+        ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
+        devices = self.mobile_device_count()
+        delivered = self._delivered(by_id[eff.reserve_id].created_at) if reserve else 0
+        gateways = self._gateways(main)
+        warnings = self._warnings(eff, main, reserve, devices, delivered, gateways)
+        return ServerStatus(
+            at=when,
+            state=eff.state,
+            main=main,
+            reserve=reserve,
+            switch_at=eff.switch_at,
+            delivered=delivered,
+            devices=devices,
+            history=history,
+            gateways=gateways,
+            warnings=warnings,
+            name=self.name,
+            training=self.training,
+            read_only=self.read_only,
+        )
+
+    def _gateways(self, main: CertView | None) -> tuple[GatewayView, ...]:
+        rows = self.store.connection.execute(
+            "SELECT d.name, dp.mobile_port, dp.agent_port, c.sha256 "
+            "FROM distribution_points dp JOIN devices d ON d.id = dp.device_id "
+            "LEFT JOIN certificates c ON c.id = dp.held_cert_id "
+            "WHERE dp.gateway = 1 ORDER BY d.name"
+        ).fetchall()
+        main_sha = main.info.sha256 if main else None
+        return tuple(
+            GatewayView(
+                host=r[0],
+                port=int(r[1]),
+                agent_port=int(r[2]),
+                sha256=r[3],
+                matches_main=r[3] is not None and r[3] == main_sha,
+            )
+            for r in rows
+        )
+
+    @staticmethod
+    def _warnings(
+        eff: EffectiveState,
+        main: CertView | None,
+        reserve: CertView | None,
+        devices: int,
+        delivered: int,
+        gateways: Sequence[GatewayView],
+    ) -> tuple[StatusWarning, ...]:
+        out: list[StatusWarning] = []
+        if eff.state == "no-certificate":
+            out.append(
+                StatusWarning(
+                    "no-certificate",
+                    "No mobile certificate is specified: reissue one or import another "
+                    "certificate.",
+                )
+            )
+        elif eff.state == "expired" and main is not None:
+            out.append(
+                StatusWarning(
+                    "expired",
+                    f"The mobile certificate expired on {iso(main.info.not_after)} and no "
+                    "reserve certificate took over: the connection with managed devices is "
+                    "lost. Specify a new certificate and reinstall the endpoint agent on each "
+                    "managed device.",
+                )
+            )
+        elif eff.state == "expiring" and main is not None:
+            left = main.info.days_left(eff.at)
+            out.append(
+                StatusWarning(
+                    "expiring",
+                    f"The mobile certificate expires in {left} day"
+                    + ("s" if left != 1 else "")
+                    + f" ({iso(main.info.not_after)}) and no reserve certificate is "
+                    "specified. Reissue it with a delayed activation term now.",
+                )
+            )
+        if reserve is not None and devices and delivered < devices:
+            out.append(
+                StatusWarning(
+                    "reserve-not-delivered",
+                    f"{delivered} of {devices} devices have the reserve certificate; the "
+                    f"others lose the connection unless they synchronize before "
+                    f"{iso(eff.switch_at) if eff.switch_at else 'the switch'}.",
+                )
+            )
+        for g in gateways:
+            if main is not None and not g.matches_main:
+                out.append(
+                    StatusWarning(
+                        "gateway-stale",
+                        f"Connection gateway {g.host} still serves the previous mobile "
+                        "certificate — reconnect it.",
+                    )
+                )
+        return tuple(out)
+
+    def _record_switches(self, rows: Sequence[CertificateRow], eff: EffectiveState) -> None:
+        """Write each switch the program sees for the first time to the audit log."""
+        by_id = {r.id: r for r in rows}
+        if not any(by_id[s.reserve_id].state == "pending" for s in eff.switches):
+            return
+        with self.store.transaction() as conn:
+            self._record_switches_in(conn, rows, eff)
+
+    def _after_switch(self, conn: Any, new_main_id: int) -> None:
+        """Deliver the new main certificate to gateways where the version does so."""
+        if self.server_version() != "14.2":
+            conn.execute(
+                "UPDATE distribution_points SET held_cert_id = ? WHERE gateway = 1",
+                (new_main_id,),
+            )
+
+    def server_version(self) -> str:
+        return self.store.get_meta("server_version") or "14.2"
+
+    # --- activation term ------------------------------------------------------------------
+
+    def check_term(self, term_days: int | None, at: datetime | None = None) -> list[TermIssue]:
+        when = at or self.now()
+        eff = self._state(self._rows(), when)
+        main_row = self._row(eff.main_id) if eff.main_id is not None else None
+        return check_term(
+            term_days,
+            at=when,
+            sync=self.sync_period(),
+            mobile_devices=self.mobile_device_count() if main_row is not None else 0,
+            main_not_after=main_row.not_after if main_row else None,
+        )
+
+    def _row(self, cert_id: int) -> CertificateRow:
+        row = self.store.get_certificate(cert_id)
+        if row is None:
+            raise NotFoundError(f"Certificate {cert_id} does not exist.")
+        return row
+
+    def _confirmations(self, term_days: int | None, eff: EffectiveState) -> tuple[str, ...]:
+        needs: list[str] = []
+        if eff.main_id is not None and term_days is None and self.mobile_device_count() > 0:
+            needs.append("immediate-with-devices")
+        if term_days is not None and eff.reserve_id is not None and eff.main_id is not None:
+            needs.append("replace-reserve")
+        return tuple(needs)
+
+    def _planned_switch(self, term_days: int | None, eff: EffectiveState, at: datetime) -> (
+        datetime | None
+    ):
+        if term_days is None or eff.main_id is None:
+            return None
+        main = self._slot(self._row(eff.main_id))
+        probe = SlotRecord(-1, at, term_days, at, at)
+        return switch_time(probe, main)
+
+    def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
+        """Validate a reissue without doing it (the Reissue certificate window's live check)."""
+        at = self.now()
+        eff = self._state(self._rows(), at)
+        if request.address is None:
+            if eff.main_id is None:
+                address = default_address()
+            else:
+                address = self._row(eff.main_id).address
+        else:
+            address = crypto.normalize_address(request.address)
+        issues = self.check_term(request.term_days, at)
+        return ReissuePlan(
+            address=address,
+            issues=tuple(issues),
+            switch_at=self._planned_switch(request.term_days, eff, at),
+            needs_confirmation=self._confirmations(request.term_days, eff),
+        )
+
+    @staticmethod
+    def _refuse_errors(issues: Sequence[TermIssue]) -> None:
+        errors = [i.message for i in issues if i.severity == "error"]
+        if errors:
+            raise RefusedError(" ".join(errors))
+
+    @staticmethod
+    def _require_confirmation(needs: Sequence[str], confirmed: bool) -> None:
+        if confirmed or not needs:
+            return
+        if "immediate-with-devices" in needs:
+            raise ConfirmationRequired(
+                "Immediately was chosen while managed mobile devices exist: the connection "
+                "with all of them will be lost. Confirm to go on (on the command line: --yes)."
+            )
+        raise ConfirmationRequired(
+            "A reserve certificate is already pending; the new one replaces it. Confirm to go "
+            "on (on the command line: --yes)."
+        )
+
+    # --- passphrase -----------------------------------------------------------------------
+
+    def _passphrase(self, *, create: bool) -> bytes:
+        store_id = self.store.store_id
+        value = self.secrets.get_passphrase(store_id)
+        if value is not None:
+            return value
+        has_keys = bool(self._rows())
+        if has_keys or not create:
+            raise SecretStoreError(
+                f"The {self.secrets.description} holds no passphrase for this store, so its "
+                "private keys cannot be opened. Restore the keyring entry or give the store "
+                "passphrase."
+            )
+        value = new_passphrase()
+        self.secrets.set_passphrase(store_id, value)
+        return value
+
+    # --- reissue --------------------------------------------------------------------------
+
+    def reissue(
+        self,
+        request: ReissueRequest,
+        *,
+        confirmed: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> CertView:
+        """Issue a new certificate through the Administration Server (DESIGN §3)."""
+        self.store.require_writable()
+        plan = self.plan_reissue(request)
+        self._refuse_errors(plan.issues)
+        self._require_confirmation(plan.needs_confirmation, confirmed)
+        passphrase = self._passphrase(create=True)
+        if progress:
+            progress("Generating a new key")
+        at = self.now()
+        issued = crypto.issue_certificate(plan.address, at, request.key_size)
+        key_blob = crypto.encrypt_private_key(issued.private_key, passphrase)
+        return self._add_record(
+            source="issued",
+            cert=issued.certificate,
+            chain=[],
+            key_blob=key_blob,
+            address=plan.address,
+            term_days=request.term_days,
+            at=at,
+            action="reissue",
+        )
+
+    def _add_record(
+        self,
+        *,
+        source: Literal["issued", "custom"],
+        cert: x509.Certificate,
+        chain: Sequence[x509.Certificate],
+        key_blob: bytes,
+        address: str,
+        term_days: int | None,
+        at: datetime,
+        action: str,
+    ) -> CertView:
+        info = CertificateInfo.from_x509(cert)
+        with self.store.transaction() as conn:
+            rows = self.store.list_certificates(conn)
+            eff = self._state(rows, at)
+            self._record_switches_in(conn, rows, eff)
+            first = eff.main_id is None
+            immediate = term_days is None or first
+            state = "main" if immediate else "pending"
+            chain_der = b"".join(crypto.export_certificate(c, "der") for c in chain)
+            new_id = self.store.insert_certificate(
+                conn,
+                source=source,
+                cert_der=crypto.export_certificate(cert, "der"),
+                chain_der=chain_der,
+                key_enc=key_blob,
+                sha256=info.sha256,
+                not_before=info.not_before,
+                not_after=info.not_after,
+                address=address,
+                created_at=at,
+                term_days=term_days,
+                state=state,
+                activated_at=at if immediate else None,
+            )
+            replaced: int | None = None
+            if eff.reserve_id is not None:
+                replaced = eff.reserve_id
+                self.store.update_certificate_state(conn, eff.reserve_id, "cancelled", ended_at=at)
+            if immediate and eff.main_id is not None:
+                self.store.update_certificate_state(conn, eff.main_id, "retired", ended_at=at)
+            if first:
+                # The first certificate reaches every gateway when it is connected.
+                conn.execute(
+                    "UPDATE distribution_points SET held_cert_id = ? WHERE gateway = 1 "
+                    "AND held_cert_id IS NULL",
+                    (new_id,),
+                )
+            elif immediate:
+                self._after_switch(conn, new_id)
+            self.store.audit(
+                conn,
+                at,
+                action,
+                {
+                    "certificate_id": new_id,
+                    "source": source,
+                    "sha256": info.sha256,
+                    "address": address,
+                    "activation_term": "immediately" if term_days is None else term_days,
+                    "state": state,
+                    "replaced_reserve_id": replaced,
+                    "retired_main_id": eff.main_id if immediate else None,
+                },
+            )
+            row = self.store.get_certificate(new_id, conn)
+        assert row is not None
+        return self._view(row, state)
+
+    def _record_switches_in(
+        self, conn: Any, rows: Sequence[CertificateRow], eff: EffectiveState
+    ) -> None:
+        by_id = {r.id: r for r in rows}
+        for s in eff.switches:
+            if by_id[s.reserve_id].state != "pending":
+                continue
+            if not self.store.record_switch_observed(conn, s.reserve_id, s.at):
+                continue
+            self.store.update_certificate_state(conn, s.reserve_id, "main", activated_at=s.at)
+            if s.previous_id is not None:
+                self.store.update_certificate_state(conn, s.previous_id, "retired", ended_at=s.at)
+            self.store.audit(
+                conn,
+                eff.at,
+                "switch-observed",
+                {
+                    "reserve_id": s.reserve_id,
+                    "previous_id": s.previous_id,
+                    "switched_at": iso(s.at),
+                    "sha256": by_id[s.reserve_id].sha256,
+                },
+            )
+            self._after_switch(conn, s.reserve_id)
+
+    # --- import ---------------------------------------------------------------------------
+
+    def _load(self, request: ImportRequest) -> crypto.Material:
+        if request.kind == "pkcs12":
+            assert request.pkcs12 is not None
+            return inputs.load_pkcs12_file(request.pkcs12, request.password)
+        assert request.key is not None and request.cert is not None
+        return inputs.load_x509_files(request.key, request.password, request.cert)
+
+    def check_import(self, request: ImportRequest) -> ImportCheck:
+        """Read the files and run the §4 check and the §5 term rules (no change)."""
+        at = self.now()
+        material = self._load(request)
+        eff = self._state(self._rows(), at)
+        switch_at = self._planned_switch(request.term_days, eff, at)
+        findings = lint.check(material, at, None, switch_at)
+        return ImportCheck(
+            certificate=(
+                CertificateInfo.from_x509(material.certificate) if material.certificate else None
+            ),
+            chain=tuple(CertificateInfo.from_x509(c) for c in material.chain),
+            findings=tuple(findings),
+            issues=tuple(self.check_term(request.term_days, at)),
+            switch_at=switch_at,
+            needs_confirmation=self._confirmations(request.term_days, eff),
+        )
+
+    def import_certificate(
+        self,
+        request: ImportRequest,
+        *,
+        confirmed: bool = False,
+        acknowledge_warnings: bool = False,
+    ) -> CertView:
+        """Install another certificate after the requirements check (DESIGN §4)."""
+        self.store.require_writable()
+        at = self.now()
+        material = self._load(request)
+        eff = self._state(self._rows(), at)
+        switch_at = self._planned_switch(request.term_days, eff, at)
+        findings = lint.check(material, at, None, switch_at)
+        errors = [f for f in findings if f.severity == "error"]
+        if errors:
+            raise RefusedError(
+                "The certificate does not meet the requirements: "
+                + "; ".join(f"{f.code}: {f.message}" for f in errors)
+            )
+        warnings = [f for f in findings if f.severity == "warning"]
+        if warnings and not acknowledge_warnings:
+            raise ConfirmationRequired(
+                "The certificate has warnings that must be acknowledged: "
+                + "; ".join(f"{f.code}: {f.message}" for f in warnings)
+            )
+        self._refuse_errors(self.check_term(request.term_days, at))
+        self._require_confirmation(self._confirmations(request.term_days, eff), confirmed)
+        if material.certificate is None or material.private_key is None:  # pragma: no cover
+            raise RefusedError("The certificate or its private key is missing.")
+        passphrase = self._passphrase(create=True)
+        key_blob = crypto.encrypt_private_key(material.private_key, passphrase)
+        info = CertificateInfo.from_x509(material.certificate)
+        address = info.san[0] if info.san else info.common_name
+        return self._add_record(
+            source="custom",
+            cert=material.certificate,
+            chain=material.chain,
+            key_blob=key_blob,
+            address=address,
+            term_days=request.term_days,
+            at=at,
+            action="import",
+        )
+
+    # --- cancel / export ------------------------------------------------------------------
+
+    def cancel_reserve(self) -> CertView:
+        self.store.require_writable()
+        at = self.now()
+        with self.store.transaction() as conn:
+            rows = self.store.list_certificates(conn)
+            eff = self._state(rows, at)
+            self._record_switches_in(conn, rows, eff)
+            if eff.reserve_id is None:
+                raise NotFoundError("There is no reserve certificate to cancel.")
+            self.store.update_certificate_state(conn, eff.reserve_id, "cancelled", ended_at=at)
+            row = next(r for r in rows if r.id == eff.reserve_id)
+            self.store.audit(
+                conn, at, "cancel-reserve", {"certificate_id": row.id, "sha256": row.sha256}
+            )
+        return self._view(row, "cancelled")
+
+    def certificate_row(self, which: Which, at: datetime | None = None) -> CertificateRow:
+        when = at or self.now()
+        eff = self._state(self._rows(), when)
+        cert_id = eff.main_id if which == "main" else eff.reserve_id
+        if cert_id is None:
+            raise NotFoundError(
+                "There is no main certificate." if which == "main"
+                else "There is no reserve certificate."
+            )
+        return self._row(cert_id)
+
+    def certificate_view(self, which: Which) -> CertView:
+        row = self.certificate_row(which)
+        return self._view(row, "main" if which == "main" else "pending")
+
+    def export(
+        self,
+        which: Which,
+        fmt: ExportFormat,
+        *,
+        password: bytes | None = None,
+        legacy: bool = False,
+    ) -> bytes:
+        """The certificate as PEM/DER, or with its key as PKCS #12 (password required)."""
+        row = self.certificate_row(which)
+        cert = x509.load_der_x509_certificate(row.cert_der)
+        chain = _split_der_chain(row.chain_der)
+        if fmt in ("pem", "der"):
+            return b"".join(crypto.export_certificate(c, fmt) for c in [cert, *chain]) if (
+                fmt == "pem"
+            ) else crypto.export_certificate(cert, "der")
+        if not password:
+            raise ValidationError("A PKCS #12 export needs a password (read from stdin).")
+        try:
+            key = crypto.decrypt_private_key(row.key_enc, self._passphrase(create=False))
+        except WrongPasswordError:
+            raise SecretStoreError(
+                "The store passphrase does not open this store's private keys."
+            ) from None
+        data = crypto.export_pkcs12(cert, key, chain, password, legacy=legacy)
+        with self.store.transaction() as conn:
+            self.store.audit(
+                conn, self.now(), "export",
+                {"certificate_id": row.id, "format": "p12-legacy" if legacy else "p12"},
+            )
+        return data
+
+    def private_key_available(self, which: Which) -> bool:
+        try:
+            row = self.certificate_row(which)
+        except NotFoundError:
+            return False
+        return bool(row.key_enc)
