@@ -50,7 +50,8 @@ def _term_days(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days") from None
     if not MIN_TERM_DAYS <= value <= MAX_TERM_DAYS:
         raise argparse.ArgumentTypeError(
-            f"{value} is out of range: the activation term is {MIN_TERM_DAYS}–{MAX_TERM_DAYS} days"
+            f"{value} is out of range: the activation term is "
+            f"{MIN_TERM_DAYS} to {MAX_TERM_DAYS} days"
         )
     return value
 

@@ -43,7 +43,7 @@ class RefusedError(KscertError):
     """An action was refused: it has error findings or needs a confirmation not given."""
 
 
-class ConfirmationRequired(RefusedError):
+class ConfirmationRequiredError(RefusedError):
     """The action is destructive and must be confirmed (GUI: Yes/No, CLI: --yes)."""
 
 
