@@ -21,7 +21,7 @@ from kscert_gui.model import crypto, lint
 from kscert_gui.model.certificate import CertificateInfo, Finding
 from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
 from kscert_gui.model.errors import (
-    ConfirmationRequired,
+    ConfirmationRequiredError,
     KscertError,
     NotFoundError,
     RefusedError,
@@ -36,7 +36,6 @@ from kscert_gui.model.schedule import (
     SyncPeriod,
     TermIssue,
     check_term,
-    days_left,
     effective_state,
     switch_time,
 )
@@ -372,7 +371,7 @@ class AdministrationServer:
             self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
         ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
         devices = self.mobile_device_count()
-        delivered = self._delivered(by_id[eff.reserve_id].created_at) if reserve else 0
+        delivered = self._delivered(reserve.created_at) if reserve else 0
         gateways = self._gateways(main)
         warnings = self._warnings(eff, main, reserve, devices, delivered, gateways)
         return ServerStatus(
@@ -555,11 +554,11 @@ class AdministrationServer:
         if confirmed or not needs:
             return
         if "immediate-with-devices" in needs:
-            raise ConfirmationRequired(
+            raise ConfirmationRequiredError(
                 "Immediately was chosen while managed mobile devices exist: the connection "
                 "with all of them will be lost. Confirm to go on (on the command line: --yes)."
             )
-        raise ConfirmationRequired(
+        raise ConfirmationRequiredError(
             "A reserve certificate is already pending; the new one replaces it. Confirm to go "
             "on (on the command line: --yes)."
         )
@@ -757,7 +756,7 @@ class AdministrationServer:
             )
         warnings = [f for f in findings if f.severity == "warning"]
         if warnings and not acknowledge_warnings:
-            raise ConfirmationRequired(
+            raise ConfirmationRequiredError(
                 "The certificate has warnings that must be acknowledged: "
                 + "; ".join(f"{f.code}: {f.message}" for f in warnings)
             )

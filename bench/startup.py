@@ -1,0 +1,89 @@
+"""Start-up benchmark: ``python -m kscert_gui --quit-after-show`` against a bare PySide6
+script that shows a QDialog and quits after it is painted, measured in the same run.
+
+Usage: python bench/startup.py [--runs N]
+Prints both medians (seconds) and the ratio kscert_gui / bare (aim: ≤ 1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BARE = """
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+
+class Watch(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            QTimer.singleShot(0, app.quit)
+        return False
+
+app = QApplication([])
+dialog = QDialog()
+watch = Watch()
+dialog.installEventFilter(watch)
+dialog.show()
+app.exec()
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kscert-bench-") as tmp:
+        root = Path(tmp)
+        passphrase = root / "passphrase"
+        passphrase.write_text("bench passphrase\n")
+        passphrase.chmod(0o600)
+        env = dict(os.environ)
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+        # Measure what an installed program does: byte-code cached after the first start
+        # (this machine may set PYTHONDONTWRITEBYTECODE), cached outside the source tree.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
+        env.update(
+            KSCERT_PASSPHRASE_FILE=str(passphrase),
+            XDG_CONFIG_HOME=str(root / "config"),
+            XDG_STATE_HOME=str(root / "state"),
+            XDG_DATA_HOME=str(root / "data"),
+        )
+        home = root / "demo"
+        gui = [sys.executable, "-m", "kscert_gui", "--home", str(home), "--quit-after-show"]
+        bare = [sys.executable, "-c", BARE]
+        # Not measured: the first start creates the demo store, and both warm the OS caches.
+        timed(gui, env)
+        timed(bare, env)
+        gui_times: list[float] = []
+        bare_times: list[float] = []
+        for _ in range(args.runs):  # interleaved, so both see the same machine load
+            gui_times.append(timed(gui, env))
+            bare_times.append(timed(bare, env))
+    gui_median = statistics.median(gui_times)
+    bare_median = statistics.median(bare_times)
+    print(f"runs each:                     {args.runs}")
+    print(f"kscert_gui --quit-after-show:  {gui_median:.3f} s (median)")
+    print(f"bare PySide6 QDialog:          {bare_median:.3f} s (median)")
+    print(f"ratio:                         {gui_median / bare_median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,697 @@
+"""The SQLite store of one Administration Server profile (DESIGN §10).
+
+A store is a directory::
+
+    store.sqlite3   records, devices, groups, distribution points, audit log (WAL)
+    store.lock      the OS file lock a process holds while it may change the store
+    store.owner     the PID of that process, so others can name it
+
+Every change is one transaction (:meth:`Store.transaction`). A writable store holds
+an exclusive ``flock``/``LockFileEx`` lock for its whole life; the kernel drops it if
+the process dies, so a stale ``store.owner`` never blocks anyone. A read-only store
+opens the database with ``mode=ro`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, cast, get_args
+
+import filelock
+
+from kscert_gui.model.clock import ensure_utc, iso
+from kscert_gui.model.errors import NotFoundError, StoreError, StoreLockedError
+from kscert_gui.services.fsutil import chmod_private, ensure_private_dir, write_private_file
+
+DB_NAME = "store.sqlite3"
+LOCK_NAME = "store.lock"
+OWNER_NAME = "store.owner"
+BUSY_TIMEOUT_MS = 10_000
+
+CertSource = Literal["issued", "custom"]
+CertState = Literal["pending", "main", "retired", "cancelled"]
+StoreKind = Literal["real", "training"]
+
+SOURCES: frozenset[str] = frozenset(get_args(CertSource))
+STATES: frozenset[str] = frozenset(get_args(CertState))
+KINDS: frozenset[str] = frozenset(get_args(StoreKind))
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _migrate_to_1(conn: sqlite3.Connection) -> None:
+    statements = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL CHECK (source IN ('issued', 'custom')),
+            cert_der BLOB NOT NULL,
+            chain_der BLOB NOT NULL DEFAULT x'',
+            key_enc BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            not_before TEXT NOT NULL,
+            not_after TEXT NOT NULL,
+            address TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            term_days INTEGER NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'main', 'retired', 'cancelled')),
+            activated_at TEXT NULL,
+            ended_at TEXT NULL
+        )""",
+        """CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            pid INTEGER,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        """CREATE TABLE observed_switches (
+            reserve_id INTEGER PRIMARY KEY REFERENCES certificates(id),
+            at TEXT NOT NULL
+        )""",
+        """CREATE TABLE groups (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            parent_id INTEGER NULL REFERENCES groups(id),
+            sync_hours REAL NULL,
+            UNIQUE (parent_id, name)
+        )""",
+        """CREATE TABLE devices (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            group_id INTEGER NOT NULL REFERENCES groups(id),
+            platform TEXT NOT NULL,
+            last_sync TEXT NULL
+        )""",
+        "CREATE INDEX devices_group_id ON devices(group_id)",
+        "CREATE INDEX devices_platform ON devices(platform)",
+        "CREATE INDEX devices_last_sync ON devices(last_sync)",
+        """CREATE TABLE device_syncs (
+            device_id INTEGER REFERENCES devices(id) ON DELETE CASCADE,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX device_syncs_device_at ON device_syncs(device_id, at)",
+        """CREATE TABLE distribution_points (
+            device_id INTEGER PRIMARY KEY REFERENCES devices(id),
+            scope_group_id INTEGER NOT NULL REFERENCES groups(id),
+            gateway INTEGER NOT NULL DEFAULT 0,
+            agent_port INTEGER NOT NULL DEFAULT 13000,
+            mobile_port INTEGER NOT NULL DEFAULT 13292,
+            held_cert_id INTEGER NULL REFERENCES certificates(id),
+            connected_at TEXT NULL
+        )""",
+    ]
+    for statement in statements:
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO meta(key, value) VALUES (?, ?)",
+        [
+            ("store_id", str(uuid.uuid4())),
+            ("name", "Administration Server"),
+            ("kind", "real"),
+            ("server_version", "14.2"),
+        ],
+    )
+
+
+#: ``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1`` (``PRAGMA
+#: user_version``); each runs in one transaction together with the version bump.
+MIGRATIONS: list[Migration] = [_migrate_to_1]
+
+
+def schema_version() -> int:
+    """The schema version this program writes: the number of migrations it knows."""
+    return len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """One row of ``certificates``; times are aware UTC datetimes."""
+
+    id: int
+    source: CertSource
+    cert_der: bytes
+    chain_der: bytes
+    key_enc: bytes = field(repr=False)
+    sha256: str
+    not_before: datetime
+    not_after: datetime
+    address: str
+    created_at: datetime
+    term_days: int | None
+    state: CertState
+    activated_at: datetime | None
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the audit log; ``detail`` is the decoded JSON object."""
+
+    id: int
+    at: datetime
+    pid: int | None
+    action: str
+    detail: Mapping[str, object]
+
+
+_CERT_COLUMNS = (
+    "id, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address, "
+    "created_at, term_days, state, activated_at, ended_at"
+)
+
+# Keys of audit details that would hold a secret. The audit log is for people to
+# read and export; DESIGN §10 keeps passwords and keys out of it.
+_SECRET_KEY_WORDS = ("password", "passphrase", "passwd", "secret", "private", "pin")
+_SECRET_KEY_NAMES = frozenset({"key", "key_enc", "pkcs8", "pwd"})
+
+
+def _parse_time(text: str) -> datetime:
+    raw = text[:-1] + "+00:00" if text.endswith("Z") else text
+    return ensure_utc(datetime.fromisoformat(raw))
+
+
+def _parse_optional_time(text: str | None) -> datetime | None:
+    return None if text is None else _parse_time(text)
+
+
+def _optional_iso(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
+    (cid, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address,
+     created_at, term_days, state, activated_at, ended_at) = row
+    return CertificateRow(
+        id=cast(int, cid),
+        source=cast(CertSource, source),
+        cert_der=bytes(cast(bytes, cert_der)),
+        chain_der=bytes(cast(bytes, chain_der)),
+        key_enc=bytes(cast(bytes, key_enc)),
+        sha256=cast(str, sha256),
+        not_before=_parse_time(cast(str, not_before)),
+        not_after=_parse_time(cast(str, not_after)),
+        address=cast(str, address),
+        created_at=_parse_time(cast(str, created_at)),
+        term_days=cast("int | None", term_days),
+        state=cast(CertState, state),
+        activated_at=_parse_optional_time(cast("str | None", activated_at)),
+        ended_at=_parse_optional_time(cast("str | None", ended_at)),
+    )
+
+
+def _check_audit_keys(value: object, where: str = "") -> None:
+    """Refuse detail keys that name a secret, at any depth (the value is never shown)."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"audit detail keys must be strings, not {type(key).__name__}")
+            name = key.lower()
+            if (
+                name in _SECRET_KEY_NAMES
+                or name.endswith("_key")
+                or any(word in name for word in _SECRET_KEY_WORDS)
+            ):
+                raise ValueError(
+                    f"audit detail key '{where}{key}' names a secret; secrets never go to "
+                    "the audit log"
+                )
+            _check_audit_keys(inner, f"{where}{key}.")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_audit_keys(item, where)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        raise TypeError("audit details hold text and numbers, not bytes")
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"audit detail value of type {type(value).__name__} is not JSON")
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":
+        # os.kill on Windows terminates the process; assume the recorded owner is alive.
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_owner_pid(home: Path) -> int | None:
+    """The PID in ``store.owner`` if that process is alive, else None."""
+    try:
+        text = (home / OWNER_NAME).read_text(encoding="ascii").strip()
+        pid = int(text)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return pid if pid > 0 and _pid_alive(pid) else None
+
+
+class Store:
+    """One open store. Create with :meth:`open`; close with :meth:`close` or ``with``."""
+
+    def __init__(
+        self,
+        home: Path,
+        conn: sqlite3.Connection,
+        lock: filelock.BaseFileLock | None,
+    ) -> None:
+        self._home = home
+        self._conn: sqlite3.Connection | None = conn
+        self._lock = lock
+        self._writable = lock is not None
+        # One connection is shared by the threads of the process (GUI workers); this
+        # keeps one thread's transaction from interleaving with another's statements.
+        self._mutex = threading.RLock()
+        self._savepoints = 0
+
+    # --- opening and closing -------------------------------------------------------------
+
+    @classmethod
+    def open(cls, home: Path, *, writable: bool, create: bool = True) -> Store:
+        """Open the store in ``home``.
+
+        Args:
+            home: the store directory.
+            writable: take the lock and allow changes; otherwise open read-only
+                (nothing is written, not even the lock or owner file).
+            create: create the directory and database when they do not exist
+                (only for a writable store; a read-only open never creates).
+
+        Raises:
+            StoreLockedError: another process holds the store for changes.
+            StoreError: there is no store (read-only, or ``create=False``), it was
+                written by a newer program, or it cannot be read.
+        """
+        home = Path(home)
+        if writable:
+            return cls._open_writable(home, create=create)
+        return cls._open_read_only(home)
+
+    @classmethod
+    def _open_writable(cls, home: Path, *, create: bool) -> Store:
+        db = home / DB_NAME
+        if not create and not db.is_file():
+            raise StoreError(f"There is no store in {home}.")
+        try:
+            ensure_private_dir(home)
+        except OSError as err:
+            raise StoreError(f"The store directory {home} cannot be created: {err}") from err
+        lock = filelock.FileLock(
+            home / LOCK_NAME,
+            timeout=0,
+            mode=0o600,
+            thread_local=False,
+            # The promise that a dead holder never blocks needs a kernel lock, not a
+            # marker file that outlives its process.
+            fallback_to_soft=False,
+        )
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise StoreLockedError(read_owner_pid(home), str(home)) from None
+        except OSError as err:
+            raise StoreError(f"The store {home} cannot be locked: {err}") from err
+        conn: sqlite3.Connection | None = None
+        try:
+            write_private_file(home / OWNER_NAME, f"{os.getpid()}\n".encode("ascii"))
+            if not db.exists():
+                # SQLite gives its -wal and -shm files the mode of the database file.
+                os.close(os.open(db, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, home)
+            for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", LOCK_NAME, OWNER_NAME):
+                with contextlib.suppress(FileNotFoundError):
+                    chmod_private(home / name)
+        except BaseException as err:
+            if conn is not None:
+                conn.close()
+            with contextlib.suppress(OSError):
+                (home / OWNER_NAME).unlink()
+            lock.release()
+            if isinstance(err, sqlite3.Error | OSError):
+                raise StoreError(f"The store {home} cannot be opened: {err}") from err
+            raise
+        return cls(home, conn, lock)
+
+    @classmethod
+    def _open_read_only(cls, home: Path) -> Store:
+        db = home / DB_NAME
+        if not db.is_file():
+            raise StoreError(f"There is no store in {home}.")
+        uri = f"{db.resolve().as_uri()}?mode=ro"
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            _check_not_newer(version, home)
+            if version < schema_version():
+                raise StoreError(
+                    f"The store {home} is not ready to be read (it is being created or "
+                    "must be upgraded); open it once for changes."
+                )
+        except BaseException as err:
+            if conn is not None:
+                conn.close()
+            if isinstance(err, sqlite3.Error):
+                raise StoreError(f"The store {home} cannot be read: {err}") from err
+            raise
+        return cls(home, conn, None)
+
+    def close(self) -> None:
+        """Close the database and release the lock. Closing twice does nothing."""
+        with self._mutex:
+            conn, self._conn = self._conn, None
+            if conn is None:
+                return
+            try:
+                conn.close()
+            finally:
+                if self._lock is not None:
+                    with contextlib.suppress(OSError):
+                        (self._home / OWNER_NAME).unlink()
+                    self._lock.release()
+                    self._lock = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "writable" if self._writable else "read-only"
+        state = "closed" if self._conn is None else mode
+        return f"Store({str(self._home)!r}, {state})"
+
+    # --- properties ----------------------------------------------------------------------
+
+    @property
+    def home(self) -> Path:
+        return self._home
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._home / DB_NAME
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    @property
+    def closed(self) -> bool:
+        return self._conn is None
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection, for reads; change only inside :meth:`transaction`."""
+        if self._conn is None:
+            raise StoreError(f"The store {self._home} is closed.")
+        return self._conn
+
+    @property
+    def store_id(self) -> str:
+        """The store's UUID, set when it was created (the keyring entry's user name)."""
+        value = self.get_meta("store_id")
+        if value is None:
+            raise StoreError(f"The store {self._home} has no identifier; it is damaged.")
+        return value
+
+    def require_writable(self) -> None:
+        """Raise StoreError unless this store may be changed."""
+        if self._conn is None:
+            raise StoreError(f"The store {self._home} is closed.")
+        if self._writable:
+            return
+        pid = read_owner_pid(self._home)
+        holder = f" (it is in use by process {pid})" if pid is not None else ""
+        raise StoreError(
+            f"The store {self._home} was opened read-only{holder}; changes are refused. "
+            "Close the other program and open the store again to change it."
+        )
+
+    # --- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One change: ``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls it back.
+
+        A transaction opened inside another (same thread) becomes a savepoint of it,
+        so the whole change still commits or rolls back as one.
+        """
+        self.require_writable()
+        conn = self.connection
+        with self._mutex:
+            if conn.in_transaction:
+                yield from self._savepoint(conn)
+                return
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as err:
+                raise StoreError(f"The store {self._home} cannot be changed: {err}") from err
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as err:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise StoreError(f"The change could not be saved in {self._home}: {err}") from err
+
+    def _savepoint(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        self._savepoints += 1
+        name = f"kscert_sp{self._savepoints}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._savepoints -= 1
+        conn.execute(f"RELEASE {name}")
+
+    # --- meta ----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._mutex:
+            row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else cast(str, row[0])
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
+        """Set (or with None, remove) a meta value inside the caller's transaction."""
+        if key == "store_id":
+            raise ValueError("the store identifier never changes")
+        if key == "kind" and value not in KINDS:
+            raise ValueError(f"store kind must be one of {sorted(KINDS)}")
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # --- audit ---------------------------------------------------------------------------
+
+    def audit(
+        self,
+        conn: sqlite3.Connection,
+        at: datetime,
+        action: str,
+        detail: Mapping[str, object],
+    ) -> None:
+        """Append an audit entry inside the caller's transaction.
+
+        Raises:
+            ValueError: a detail key names a secret (password, passphrase, key...).
+            TypeError: a detail value is not JSON (bytes are refused outright).
+        """
+        if not action:
+            raise ValueError("an audit entry needs an action")
+        _check_audit_keys(detail)
+        text = json.dumps(dict(detail), sort_keys=True, ensure_ascii=False,
+                          default=_json_default)
+        conn.execute(
+            "INSERT INTO audit(at, pid, action, detail) VALUES (?, ?, ?, ?)",
+            (iso(at), os.getpid(), action, text),
+        )
+
+    def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first; with ``limit``, only the latest ``limit`` entries."""
+        sql = "SELECT id, at, pid, action, detail FROM audit ORDER BY id DESC"
+        params: tuple[int, ...] = ()
+        if limit is not None:
+            if limit < 0:
+                raise ValueError("limit must not be negative")
+            sql += " LIMIT ?"
+            params = (limit,)
+        with self._mutex:
+            rows = self.connection.execute(sql, params).fetchall()
+        return [
+            AuditEntry(
+                id=int(r[0]),
+                at=_parse_time(r[1]),
+                pid=None if r[2] is None else int(r[2]),
+                action=str(r[3]),
+                detail=json.loads(r[4]),
+            )
+            for r in reversed(rows)
+        ]
+
+    # --- certificates --------------------------------------------------------------------
+
+    def insert_certificate(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        source: CertSource | str,
+        cert_der: bytes,
+        key_enc: bytes,
+        sha256: str,
+        not_before: datetime,
+        not_after: datetime,
+        address: str,
+        created_at: datetime,
+        term_days: int | None,
+        state: CertState | str,
+        chain_der: bytes = b"",
+        activated_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> int:
+        """Insert a certificate record inside the caller's transaction; return its id.
+
+        ``source`` and ``state`` are checked here (ValueError), so callers may pass a
+        computed ``str``.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"certificate source must be one of {sorted(SOURCES)}")
+        if state not in STATES:
+            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
+        if term_days is not None and term_days < 0:
+            raise ValueError("activation term must not be negative")
+        cursor = conn.execute(
+            "INSERT INTO certificates(source, cert_der, chain_der, key_enc, sha256, "
+            "not_before, not_after, address, created_at, term_days, state, activated_at, "
+            "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source, bytes(cert_der), bytes(chain_der), bytes(key_enc), sha256,
+                iso(not_before), iso(not_after), address, iso(created_at), term_days, state,
+                _optional_iso(activated_at), _optional_iso(ended_at),
+            ),
+        )
+        new_id = cursor.lastrowid
+        assert new_id is not None
+        return new_id
+
+    def list_certificates(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:
+        """Every certificate record, by id (pass ``conn`` inside a transaction)."""
+        with self._mutex:
+            rows = (conn or self.connection).execute(
+                f"SELECT {_CERT_COLUMNS} FROM certificates ORDER BY id"
+            ).fetchall()
+        return [_row_to_certificate(r) for r in rows]
+
+    def get_certificate(
+        self, cert_id: int, conn: sqlite3.Connection | None = None
+    ) -> CertificateRow | None:
+        with self._mutex:
+            row = (conn or self.connection).execute(
+                f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id = ?", (cert_id,)
+            ).fetchone()
+        return None if row is None else _row_to_certificate(row)
+
+    def update_certificate_state(
+        self,
+        conn: sqlite3.Connection,
+        cert_id: int,
+        state: CertState | str,
+        activated_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Set a record's state; the given times are set, the others kept.
+
+        Raises:
+            NotFoundError: there is no certificate ``cert_id``.
+        """
+        if state not in STATES:
+            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
+        cursor = conn.execute(
+            "UPDATE certificates SET state = ?, activated_at = COALESCE(?, activated_at), "
+            "ended_at = COALESCE(?, ended_at) WHERE id = ?",
+            (state, _optional_iso(activated_at), _optional_iso(ended_at), cert_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"There is no certificate {cert_id} in the store.")
+
+    def record_switch_observed(
+        self, conn: sqlite3.Connection, reserve_id: int, at: datetime
+    ) -> bool:
+        """Note that the switch to ``reserve_id`` was seen; True only the first time."""
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO observed_switches(reserve_id, at) VALUES (?, ?)",
+            (reserve_id, iso(at)),
+        )
+        return cursor.rowcount == 1
+
+
+def _check_not_newer(version: int, home: Path) -> None:
+    known = schema_version()
+    if version > known:
+        raise StoreError(
+            f"The store {home} was written by a newer version of this program (schema "
+            f"{version}; this one knows up to {known}). Update the program to open it."
+        )
+
+
+def _migrate(conn: sqlite3.Connection, home: Path) -> None:
+    """Bring the schema to :func:`schema_version`, one transaction per step."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    _check_not_newer(version, home)
+    for step in range(version, schema_version()):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[step](conn)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")

@@ -1,0 +1,149 @@
+"""The GUI's handle on one Administration Server (a thin adapter over the facade).
+
+Widgets call the facade only through this class. It adds what the GUI needs on
+top of :class:`AdministrationServer`:
+
+- nothing about threads: the store serializes its own connection (one statement
+  or transaction at a time), and holding a lock here for a whole call would make
+  the GUI thread wait for a background key generation;
+- the fallback of DESIGN §10 when the keyring is unusable: the person gives the
+  store passphrase, which is then kept in memory only;
+- the few read helpers the facade does not offer yet (marked "facade request").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from kscert_gui.model.errors import SecretStoreError
+from kscert_gui.services.secrets import MemorySecretStore, SecretStore
+from kscert_gui.services.server import (
+    AdministrationServer,
+    CertView,
+    ExportFormat,
+    ImportCheck,
+    ImportRequest,
+    ReissuePlan,
+    ReissueRequest,
+    ServerStatus,
+    Which,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GroupNode:
+    """A group under "Managed devices", for the console tree."""
+
+    id: int
+    name: str
+    parent_id: int | None
+    sync_hours: float | None
+
+
+def as_console(target: Console | AdministrationServer) -> Console:
+    """Dialogs accept the facade itself or the GUI's Console around it."""
+    return target if isinstance(target, Console) else Console(target)
+
+
+class Console:
+    """Serialized access to the facade plus the GUI-side helpers."""
+
+    def __init__(self, server: AdministrationServer, *, read_only_reason: str | None = None):
+        self.server = server
+        self.read_only_reason = read_only_reason
+        self._prompted = False
+        self._closed = False
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def call(self, fn: Callable[[AdministrationServer], T]) -> T:
+        """Run ``fn(server)`` (from any thread: see the module docstring)."""
+        return fn(self.server)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.server.close()
+
+    @property
+    def name(self) -> str:
+        return self.call(lambda s: s.name)
+
+    @property
+    def read_only(self) -> bool:
+        return self.server.read_only
+
+    @property
+    def secrets(self) -> SecretStore:
+        return self.server.secrets
+
+    # --- secrets fallback -----------------------------------------------------------------
+
+    @staticmethod
+    def wants_passphrase(err: BaseException) -> bool:
+        """True when ``err`` means the store passphrase is unavailable (keyring unusable)."""
+        return isinstance(err, SecretStoreError)
+
+    @property
+    def passphrase_prompted(self) -> bool:
+        return self._prompted
+
+    def use_passphrase(self, passphrase: bytes) -> None:
+        """Keep the store passphrase the person typed, in memory only (never on disk)."""
+        memory = MemorySecretStore()
+        memory.set_passphrase(self.server.store.store_id, passphrase)
+        self.server.secrets = memory
+        self._prompted = True
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def status(self, at: datetime | None = None) -> ServerStatus:
+        return self.call(lambda s: s.status(at))
+
+    def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
+        return self.call(lambda s: s.plan_reissue(request))
+
+    def check_import(self, request: ImportRequest) -> ImportCheck:
+        return self.call(lambda s: s.check_import(request))
+
+    def certificate_view(self, which: Which) -> CertView:
+        return self.call(lambda s: s.certificate_view(which))
+
+    def certificate_der(self, which: Which) -> bytes:
+        return self.call(lambda s: s.export(which, "der"))
+
+    def private_key_available(self, which: Which) -> bool:
+        return self.call(lambda s: s.private_key_available(which))
+
+    def groups(self) -> list[GroupNode]:
+        """Every group (facade request: a public ``groups()``; this reads the private one)."""
+
+        def read(s: AdministrationServer) -> list[GroupNode]:
+            return [
+                GroupNode(g.id, g.name, g.parent_id, g.sync_hours) for g in s._groups().values()
+            ]
+
+        return sorted(self.call(read), key=lambda g: (g.parent_id or 0, g.name.lower()))
+
+    # --- changes (call these from run_in_background) -------------------------------------
+
+    def reissue(self, request: ReissueRequest) -> CertView:
+        return self.call(lambda s: s.reissue(request, confirmed=True))
+
+    def import_certificate(self, request: ImportRequest) -> CertView:
+        return self.call(
+            lambda s: s.import_certificate(request, confirmed=True, acknowledge_warnings=True)
+        )
+
+    def cancel_reserve(self) -> CertView:
+        return self.call(lambda s: s.cancel_reserve())
+
+    def export(
+        self, which: Which, fmt: ExportFormat, *, password: bytes | None, legacy: bool
+    ) -> bytes:
+        return self.call(lambda s: s.export(which, fmt, password=password, legacy=legacy))

@@ -1,0 +1,1 @@
+"""Dialogs: Reissue certificate, Certificate (other certificate), viewer, export."""

@@ -1,0 +1,300 @@
+"""The main window: console tree, a summary of the selected node, and the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kscert_gui.model.errors import KscertError
+from kscert_gui.services.server import ServerStatus
+from kscert_gui.ui import ids, resources, tasks, text
+from kscert_gui.ui.console import Console, GroupNode
+from kscert_gui.ui.properties.window import PropertiesWindow
+
+ORGANIZATION = "kscert_gui"
+APPLICATION = "kscert_gui"
+NODE_ROLE = Qt.ItemDataRole.UserRole
+REFRESH_MS = 60_000
+
+
+def open_settings() -> QSettings:
+    """Window geometry only. Never a password, passphrase or key (DESIGN §10)."""
+    return QSettings(ORGANIZATION, APPLICATION)
+
+
+class MainWindow(QMainWindow):
+    sig_refreshed = Signal()
+
+    def __init__(self, console: Console, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.console = console
+        self._settings = settings if settings is not None else open_settings()
+        self.properties_window: PropertiesWindow | None = None
+        self.status: ServerStatus | None = None
+        self.setObjectName(ids.MAIN_WINDOW)
+        self.setWindowIcon(resources.icon("kscert-gui"))
+        name = console.name
+        self.setWindowTitle(f"Administration Server {name} — certificates console")
+        self.setAccessibleName("Administration Server console")
+
+        # Actions
+        self.action_properties = QAction("&Properties", self)
+        self.action_properties.setObjectName(ids.ACTION_PROPERTIES)
+        self.action_properties.setShortcut(QKeySequence("Alt+Return"))
+        self.action_properties.triggered.connect(self.open_properties)
+        self.action_refresh = QAction("&Refresh", self)
+        self.action_refresh.setObjectName(ids.ACTION_REFRESH)
+        self.action_refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        self.action_refresh.triggered.connect(self.refresh)
+        self.action_quit = QAction("&Quit", self)
+        self.action_quit.setObjectName(ids.ACTION_QUIT)
+        self.action_quit.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        self.action_quit.triggered.connect(self.close)
+        menu_file = self.menuBar().addMenu("&File")
+        menu_file.addAction(self.action_quit)
+        menu_action = self.menuBar().addMenu("&Action")
+        menu_action.addAction(self.action_properties)
+        menu_action.addAction(self.action_refresh)
+
+        # Console tree
+        self.tree = QTreeWidget()
+        self.tree.setObjectName(ids.CONSOLE_TREE)
+        self.tree.setAccessibleName("Console tree")
+        self.tree.setHeaderHidden(True)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.server_item = QTreeWidgetItem([f"Administration Server {name}"])
+        self.server_item.setData(0, NODE_ROLE, ids.NODE_SERVER)
+        self.server_item.setIcon(0, resources.icon("server"))
+        self.devices_item = QTreeWidgetItem(["Managed devices"])
+        self.devices_item.setData(0, NODE_ROLE, ids.NODE_DEVICES)
+        self.devices_item.setIcon(0, resources.icon("devices"))
+        self.server_item.addChild(self.devices_item)
+        self.tree.addTopLevelItem(self.server_item)
+        self._fill_groups()
+        self.tree.expandAll()
+        self.tree.setCurrentItem(self.server_item)
+
+        # Summary pane
+        self.summary = QLabel()
+        self.summary.setObjectName(ids.SUMMARY_PANE)
+        self.summary.setAccessibleName("Summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.properties_button = QPushButton("&Properties")
+        self.properties_button.setObjectName(ids.SUMMARY_PROPERTIES_BUTTON)
+        self.properties_button.setAccessibleName("Properties")
+        self.properties_button.clicked.connect(self.open_properties)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.summary, 1)
+        right_layout.addWidget(self.properties_button, 0, Qt.AlignmentFlag.AlignLeft)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.tree)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 600])
+        self.setCentralWidget(splitter)
+
+        # Status bar
+        self.valid_to_label = QLabel()
+        self.valid_to_label.setObjectName(ids.STATUS_VALID_TO)
+        self.valid_to_label.setAccessibleName("Main certificate valid to")
+        self.mode_label = QLabel()
+        self.mode_label.setObjectName(ids.STATUS_MODE)
+        self.mode_label.setAccessibleName("Store mode")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName(ids.BUSY_BAR)
+        self.busy_bar.setAccessibleName("Working")
+        self.busy_bar.setMaximumWidth(160)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.statusBar().addWidget(self.valid_to_label, 1)
+        self.statusBar().addPermanentWidget(self.busy_bar)
+        self.statusBar().addPermanentWidget(self.mode_label)
+
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        self.tree.itemDoubleClicked.connect(self._on_double_click)
+        self.tree.currentItemChanged.connect(lambda *_: self._show_summary())
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self._periodic_refresh)
+        self._timer.start()
+
+        self.resize(960, 640)
+        self._restore_geometry()
+        self.refresh()
+
+    # --- tree -----------------------------------------------------------------------------
+
+    def _fill_groups(self) -> None:
+        try:
+            groups = self.console.groups()
+        except KscertError:
+            groups = []
+        children: dict[int | None, list[GroupNode]] = {}
+        for g in groups:
+            children.setdefault(g.parent_id, []).append(g)
+        # The store's root group is the "Managed devices" node itself.
+        stack: list[tuple[QTreeWidgetItem, int]] = []
+        for root in children.get(None, []):
+            if root.name == "Managed devices":
+                stack.append((self.devices_item, root.id))
+            else:
+                item = self._group_item(root)
+                self.devices_item.addChild(item)
+                stack.append((item, root.id))
+        while stack:
+            parent, gid = stack.pop()
+            for child in children.get(gid, []):
+                item = self._group_item(child)
+                parent.addChild(item)
+                stack.append((item, child.id))
+
+    @staticmethod
+    def _group_item(group: GroupNode) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([group.name])
+        item.setData(0, NODE_ROLE, f"group:{group.id}")
+        item.setIcon(0, resources.icon("devices"))
+        return item
+
+    def _context_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos)
+        if item is not self.server_item:
+            return
+        menu = QMenu(self)
+        menu.addAction(self.action_properties)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def context_menu_actions(self) -> list[QAction]:
+        """The actions of the server node's context menu (tests, accessibility)."""
+        return [self.action_properties]
+
+    def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
+        if item is self.server_item:
+            self.open_properties()
+
+    # --- Properties -----------------------------------------------------------------------
+
+    def open_properties(self) -> PropertiesWindow:
+        """Open (or raise) the Properties window on the Certificates section."""
+        if self.properties_window is None:
+            self.properties_window = PropertiesWindow(self.console, self)
+            self.properties_window.sig_changed.connect(self.refresh)
+        window = self.properties_window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _periodic_refresh(self) -> None:
+        if not tasks.active_tasks():
+            self.refresh()
+            if self.properties_window is not None and self.properties_window.isVisible():
+                self.properties_window.certificates_page.refresh()
+
+    def refresh(self) -> None:
+        try:
+            self.status = self.console.status()
+        except KscertError as err:
+            self.valid_to_label.setText(str(err))
+            self.sig_refreshed.emit()
+            return
+        st = self.status
+        expiry = text.main_expiry(st)
+        if st.main is not None:
+            line = f"Valid to: {text.instant(st.main.info.not_after)} — {expiry.text}"
+        else:
+            line = expiry.text
+        self.valid_to_label.setText(line)
+        self.valid_to_label.setStyleSheet(
+            f"color: {text.ALERT_COLOR}; font-weight: bold" if expiry.alert else ""
+        )
+        self.valid_to_label.setProperty("alert", expiry.alert)
+        modes = []
+        if st.training:
+            modes.append("Training store")
+        if self.console.read_only:
+            modes.append(
+                "Read-only: " + (self.console.read_only_reason or "the store is in use elsewhere")
+            )
+        self.mode_label.setText(" · ".join(modes))
+        self._show_summary()
+        self.sig_refreshed.emit()
+
+    def _show_summary(self) -> None:
+        st = self.status
+        item = self.tree.currentItem()
+        node = str(item.data(0, NODE_ROLE)) if item is not None else ids.NODE_SERVER
+        if st is None:
+            return
+        if node == ids.NODE_SERVER:
+            lines = [f"Administration Server {st.name}"]
+            if st.main is not None:
+                lines += [
+                    f"Mobile certificate: {st.main.info.subject}",
+                    f"Valid to: {text.instant(st.main.info.not_after)}",
+                    text.main_expiry(st).text,
+                ]
+            if st.reserve is not None and st.switch_at is not None:
+                lines.append(f"Reserve certificate becomes main at {text.instant(st.switch_at)}; "
+                             + text.delivery(st))
+            lines += [w.message for w in st.warnings]
+            lines.append(
+                "\nOpen Properties → Administration server connection settings → Certificates "
+                "to reissue the certificate or specify another one."
+            )
+        else:
+            lines = [
+                item.text(0) if item is not None else "Managed devices",
+                f"{text.thousands(st.devices)} managed mobile devices in total.",
+            ]
+        self.summary.setText("\n".join(lines))
+        self.properties_button.setVisible(node == ids.NODE_SERVER)
+
+    # --- geometry -------------------------------------------------------------------------
+
+    def _restore_geometry(self) -> None:
+        geometry = self._settings.value("main_window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self._settings.value("main_window/state")
+        if state is not None:
+            self.restoreState(state)
+
+    def save_geometry(self) -> None:
+        self._settings.setValue("main_window/geometry", self.saveGeometry())
+        self._settings.setValue("main_window/state", self.saveState())
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_geometry()
+        self._timer.stop()
+        if self.properties_window is not None:
+            self.properties_window.close()
+        # Results of unfinished work are dropped, but the work itself ends before the store
+        # closes, so no write is cut in half.
+        tasks.wait_for_all()
+        self.console.close()
+        super().closeEvent(event)
+
+
+def app_icon() -> QIcon:
+    return resources.icon("kscert-gui")

@@ -1,0 +1,1 @@
+"""The Properties window of the Administration Server and its pages."""

@@ -1,0 +1,450 @@
+"""Properties → Administration server connection settings → **Certificates** (DESIGN §8)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kscert_gui.model.errors import KscertError
+from kscert_gui.services.server import (
+    CertView,
+    ImportCheck,
+    ImportRequest,
+    ReissuePlan,
+    ReissueRequest,
+    ServerStatus,
+    Which,
+)
+from kscert_gui.ui import ids, messages, tasks, text
+from kscert_gui.ui.console import Console
+from kscert_gui.ui.passphrase import run_with_passphrase
+from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
+from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
+
+#: Term codes that make the confirmation default to No (destructive).
+DESTRUCTIVE = ("immediate-with-devices", "replace-reserve")
+DONE_TEXT = "The certificate is reissued for use as the {role}."
+
+
+def _value_label(name: str, accessible: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setAccessibleName(accessible)
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(
+        Qt.TextInteractionFlag.TextSelectableByMouse
+        | Qt.TextInteractionFlag.TextSelectableByKeyboard
+    )
+    return label
+
+
+def confirmation_text(
+    *,
+    what: str,
+    term_days: int | None,
+    switch_at_text: str | None,
+    needs: tuple[str, ...],
+    devices: int,
+    reserve: CertView | None,
+) -> str:
+    """The question of the confirmation window, naming every consequence."""
+    if term_days is None:
+        lines = [f"{what} will become the main certificate immediately."]
+        if "immediate-with-devices" in needs:
+            lines.append(
+                f"The connection with all {text.thousands(devices)} managed mobile devices will "
+                "be lost: the new certificate is not delivered to them, and the previous "
+                "certificate stops being valid. To reconnect them, the endpoint agent must be "
+                "reinstalled on each device."
+            )
+    else:
+        when = f" at {switch_at_text}" if switch_at_text else " when the activation term ends"
+        lines = [
+            f"{what} will be delivered to devices during synchronization as the reserve "
+            f"certificate and will become the main certificate{when}."
+        ]
+    if "replace-reserve" in needs and reserve is not None:
+        lines.append(
+            "The pending reserve certificate (valid to "
+            f"{text.instant(reserve.info.not_after)}) is cancelled and replaced."
+        )
+    lines.append("Do you want to continue?")
+    return "\n\n".join(lines)
+
+
+class CertificatesPage(QWidget):
+    """The mobile certificate: options, current and reserve certificates, timeline, warnings."""
+
+    sig_refreshed = Signal()
+    #: A reissue, import or cancel succeeded (the main window refreshes its status bar).
+    sig_changed = Signal()
+
+    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.console = console
+        self.status: ServerStatus | None = None
+        self.task: tasks.Task[Any] | None = None
+        self.setObjectName(ids.PAGE_CERTIFICATES)
+        self.setAccessibleName("Certificates")
+
+        title = QLabel("<b>Certificates</b>")
+        title.setTextFormat(Qt.TextFormat.RichText)
+
+        # Administration Server authentication by mobile devices
+        self.auth_group = QGroupBox("Administration Server authentication by mobile devices")
+        self.auth_group.setObjectName(ids.GROUP_MOBILE_AUTH)
+        self.radio_issued = QRadioButton("&Certificate issued through Administration Server")
+        self.radio_issued.setObjectName(ids.RADIO_ISSUED)
+        self.radio_issued.setAccessibleName("Certificate issued through Administration Server")
+        self.radio_other = QRadioButton("&Other certificate")
+        self.radio_other.setObjectName(ids.RADIO_OTHER)
+        self.radio_other.setAccessibleName("Other certificate")
+        self._options = QButtonGroup(self)
+        self._options.addButton(self.radio_issued)
+        self._options.addButton(self.radio_other)
+        self.radio_issued.setChecked(True)
+        self.reissue_button = QPushButton("&Reissue")
+        self.reissue_button.setObjectName(ids.BUTTON_REISSUE)
+        self.reissue_button.setAccessibleName("Reissue")
+        self.browse_button = QPushButton("&Browse")
+        self.browse_button.setObjectName(ids.BUTTON_BROWSE_OTHER)
+        self.browse_button.setAccessibleName("Browse for another certificate")
+        for button in (self.reissue_button, self.browse_button):
+            button.setAutoDefault(False)
+        auth = QGridLayout(self.auth_group)
+        auth.addWidget(self.radio_issued, 0, 0)
+        auth.addWidget(self.reissue_button, 0, 1)
+        auth.addWidget(self.radio_other, 1, 0)
+        auth.addWidget(self.browse_button, 1, 1)
+        auth.setColumnStretch(0, 1)
+
+        # Current certificate
+        self.current_group = QGroupBox("Current certificate")
+        self.current_group.setObjectName(ids.GROUP_CURRENT)
+        self.subject = _value_label(ids.LABEL_SUBJECT, "Subject")
+        self.san = _value_label(ids.LABEL_SAN, "Subject alternative names")
+        self.valid_from = _value_label(ids.LABEL_VALID_FROM, "Valid from")
+        self.valid_to = _value_label(ids.LABEL_VALID_TO, "Valid to")
+        self.days_left = _value_label(ids.LABEL_DAYS_LEFT, "Days left")
+        self.sha256 = _value_label(ids.LABEL_SHA256, "SHA-256 thumbprint")
+        self.source = _value_label(ids.LABEL_SOURCE, "Source")
+        self.view_button = QPushButton("&View certificate")
+        self.view_button.setObjectName(ids.BUTTON_VIEW_CERTIFICATE)
+        self.view_button.setAccessibleName("View certificate")
+        self.view_button.setAutoDefault(False)
+        current = QFormLayout(self.current_group)
+        current.addRow("Subject:", self.subject)
+        current.addRow("Subject alternative names:", self.san)
+        current.addRow("Valid from:", self.valid_from)
+        current.addRow("Valid to:", self.valid_to)
+        current.addRow("Days left:", self.days_left)
+        current.addRow("SHA-256:", self.sha256)
+        current.addRow("Source:", self.source)
+        view_row = QHBoxLayout()
+        view_row.addWidget(self.view_button)
+        view_row.addStretch(1)
+        current.addRow(view_row)
+
+        # Reserve certificate
+        self.reserve_group = QGroupBox("Reserve certificate")
+        self.reserve_group.setObjectName(ids.GROUP_RESERVE)
+        self.reserve_subject = _value_label(ids.LABEL_RESERVE_SUBJECT, "Reserve subject")
+        self.reserve_from = _value_label(ids.LABEL_RESERVE_VALID_FROM, "Reserve valid from")
+        self.reserve_to = _value_label(ids.LABEL_RESERVE_VALID_TO, "Reserve valid to")
+        self.switch_at = _value_label(ids.LABEL_SWITCH_AT, "Switch time")
+        self.delivery = _value_label(ids.LABEL_DELIVERY, "Delivery to devices")
+        self.view_reserve_button = QPushButton("View r&eserve certificate")
+        self.view_reserve_button.setObjectName(ids.BUTTON_VIEW_RESERVE)
+        self.view_reserve_button.setAccessibleName("View reserve certificate")
+        self.cancel_reserve_button = QPushButton("Cancel reserve certificate")
+        self.cancel_reserve_button.setObjectName(ids.BUTTON_CANCEL_RESERVE)
+        self.cancel_reserve_button.setAccessibleName("Cancel reserve certificate")
+        for button in (self.view_reserve_button, self.cancel_reserve_button):
+            button.setAutoDefault(False)
+        reserve_buttons = QHBoxLayout()
+        reserve_buttons.addWidget(self.view_reserve_button)
+        reserve_buttons.addWidget(self.cancel_reserve_button)
+        reserve_buttons.addStretch(1)
+        self.reserve_form = QFormLayout(self.reserve_group)
+        self.reserve_form.addRow("Subject:", self.reserve_subject)
+        self.reserve_form.addRow("Valid from:", self.reserve_from)
+        self.reserve_form.addRow("Valid to:", self.reserve_to)
+        self.reserve_form.addRow("Becomes main at:", self.switch_at)
+        self.reserve_form.addRow("Delivery:", self.delivery)
+        self.reserve_form.addRow(reserve_buttons)
+
+        self.timeline = CertificateTimeline()
+
+        self.warnings = VerdictLabels(ids.WARNINGS_LIST)
+        self.warnings.setAccessibleName("Warnings")
+        self.result_label = QLabel()
+        self.result_label.setAccessibleName("Result")
+        self.result_label.setWordWrap(True)
+        self.result_label.hide()
+
+        body = QWidget()
+        inner = QVBoxLayout(body)
+        inner.addWidget(title)
+        inner.addWidget(self.auth_group)
+        inner.addWidget(self.current_group)
+        inner.addWidget(self.reserve_group)
+        inner.addWidget(self.timeline)
+        inner.addWidget(self.warnings)
+        inner.addWidget(self.result_label)
+        inner.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        chain: list[QWidget] = [
+            self.radio_issued, self.reissue_button, self.radio_other, self.browse_button,
+            self.view_button, self.view_reserve_button, self.cancel_reserve_button,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+        self.radio_issued.toggled.connect(self._sync_buttons)
+        self.reissue_button.clicked.connect(self.reissue)
+        self.browse_button.clicked.connect(self.other_certificate)
+        self.view_button.clicked.connect(lambda: self.view_certificate("main"))
+        self.view_reserve_button.clicked.connect(lambda: self.view_certificate("reserve"))
+        self.cancel_reserve_button.clicked.connect(self.cancel_reserve)
+        self.refresh()
+
+    # --- showing the state ----------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return bool(tasks.active_tasks())
+
+    def refresh(self) -> None:
+        try:
+            status = self.console.status()
+        except KscertError as err:
+            self.warnings.set_verdicts([Verdict("error", "status", str(err))])
+            self.sig_refreshed.emit()
+            return
+        self.status = status
+        self._show(status)
+        self.sig_refreshed.emit()
+
+    def _show(self, st: ServerStatus) -> None:
+        main = st.main
+        expiry = text.main_expiry(st)
+        alert_style = f"color: {text.ALERT_COLOR}; font-weight: bold" if expiry.alert else ""
+        if main is not None:
+            info = main.info
+            self.subject.setText(info.subject)
+            self.san.setText(", ".join(info.san) or "(none)")
+            self.valid_from.setText(text.instant(info.not_before))
+            self.valid_to.setText(text.instant(info.not_after))
+            self.sha256.setText(info.sha256)
+            self.source.setText(
+                "Issued through Administration Server" if main.source == "issued"
+                else "Other certificate"
+            )
+            if main.source == "custom":
+                self.radio_other.setChecked(True)
+            else:
+                self.radio_issued.setChecked(True)
+        else:
+            for label in (self.subject, self.san, self.valid_from, self.sha256, self.source):
+                label.setText("—")
+            self.valid_to.setText("No certificate")
+        self.days_left.setText(expiry.text)
+        self.days_left.setStyleSheet(alert_style)
+        self.valid_to.setStyleSheet(alert_style)
+        self.days_left.setProperty("alert", expiry.alert)
+        self.view_button.setEnabled(main is not None)
+
+        reserve = st.reserve
+        if reserve is not None:
+            self.reserve_group.setTitle("Reserve certificate")
+            self.reserve_subject.setText(reserve.info.subject)
+            self.reserve_from.setText(text.instant(reserve.info.not_before))
+            self.reserve_to.setText(text.instant(reserve.info.not_after))
+            self.switch_at.setText(text.instant(st.switch_at) if st.switch_at else "—")
+            self.delivery.setText(text.delivery(st))
+        else:
+            self.reserve_group.setTitle("Reserve certificate: not specified")
+            self.reserve_subject.setText(
+                "No reserve certificate is specified. Reissue the certificate with a delayed "
+                "activation term (After this period expires, days) no later than 30 days "
+                "before the current certificate expires."
+            )
+            for label in (self.reserve_from, self.reserve_to, self.switch_at, self.delivery):
+                label.setText("—")
+        self.view_reserve_button.setEnabled(reserve is not None)
+
+        self.timeline.set_data(
+            TimelineData(
+                today=st.at,
+                main=(main.info.not_before, main.info.not_after) if main else None,
+                reserve=(reserve.info.not_before, reserve.info.not_after) if reserve else None,
+                switch_at=st.switch_at,
+                alert=expiry.alert,
+            )
+        )
+        self.warnings.set_verdicts(
+            [
+                Verdict("error" if w.code in ("expired", "no-certificate") else "warning",
+                        w.code, w.message)
+                for w in st.warnings
+            ]
+        )
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        writable = not self.console.read_only and not self.busy
+        self.reissue_button.setEnabled(writable and self.radio_issued.isChecked())
+        self.browse_button.setEnabled(writable and self.radio_other.isChecked())
+        has_reserve = self.status is not None and self.status.reserve is not None
+        self.cancel_reserve_button.setEnabled(writable and has_reserve)
+        self.radio_issued.setEnabled(not self.console.read_only)
+        self.radio_other.setEnabled(not self.console.read_only)
+
+    # --- actions --------------------------------------------------------------------------
+
+    def reissue(self) -> None:
+        """Reissue → Reissue certificate window → confirmation → background reissue."""
+        # Dialog modules are imported on first use: they are not needed to show the page,
+        # and start-up time is measured (bench/startup.py).
+        from kscert_gui.ui.dialogs.reissue import ReissueDialog
+
+        request = ReissueDialog.ask(self, self.console)
+        if request is None:
+            return
+        try:
+            plan = self.console.plan_reissue(request)
+        except KscertError as err:
+            messages.show_error(self, err)
+            return
+        if plan.blocked:
+            messages.show_error(self, KscertError(
+                " ".join(i.message for i in plan.issues if i.severity == "error")))
+            return
+        if not self._confirm_reissue(request, plan):
+            return
+        console = self.console
+        self._start(lambda: console.reissue(request))
+
+    def _confirm_reissue(self, request: ReissueRequest, plan: ReissuePlan) -> bool:
+        st = self.status
+        question = confirmation_text(
+            what=f"A new certificate for {plan.address}",
+            term_days=request.term_days,
+            switch_at_text=text.instant(plan.switch_at) if plan.switch_at else None,
+            needs=plan.needs_confirmation,
+            devices=st.devices if st else 0,
+            reserve=st.reserve if st else None,
+        )
+        default_no = any(code in plan.needs_confirmation for code in DESTRUCTIVE)
+        return messages.confirm(self, "Reissue certificate", question, default_no)
+
+    def other_certificate(self) -> None:
+        """Browse → Certificate window → confirmation → background import."""
+        from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+
+        request = OtherCertificateDialog.ask(self, self.console)
+        if request is None:
+            return
+        self.confirm_and_import(request)
+
+    def confirm_and_import(self, request: ImportRequest) -> None:
+        console = self.console
+
+        def after_check(check: ImportCheck) -> None:
+            st = self.status
+            subject = check.certificate.subject if check.certificate else "The certificate"
+            question = confirmation_text(
+                what=f"The certificate {subject}",
+                term_days=request.term_days,
+                switch_at_text=text.instant(check.switch_at) if check.switch_at else None,
+                needs=check.needs_confirmation,
+                devices=st.devices if st else 0,
+                reserve=st.reserve if st else None,
+            )
+            default_no = any(code in check.needs_confirmation for code in DESTRUCTIVE)
+            if not messages.confirm(self, "Certificate", question, default_no):
+                return
+            self._start(lambda: console.import_certificate(request))
+
+        # The files are read again (off the GUI thread) so the question names what will
+        # really be installed, even if a file changed since the Certificate window checked it.
+        self._track(
+            tasks.run_in_background(self, lambda: console.check_import(request), after_check)
+        )
+
+    def cancel_reserve(self) -> None:
+        st = self.status
+        if st is None or st.reserve is None:
+            return
+        question = (
+            f"Cancel the reserve certificate {st.reserve.info.subject} (valid to "
+            f"{text.instant(st.reserve.info.not_after)})? Devices that already received it "
+            "keep using the current certificate until it expires."
+        )
+        if not messages.confirm(self, "Cancel reserve certificate", question, True):
+            return
+        console = self.console
+        self._track(run_with_passphrase(self, console, console.cancel_reserve, self._cancelled))
+
+    def _cancelled(self, view: CertView) -> None:
+        self._done_text("The reserve certificate is cancelled.")
+
+    def view_certificate(self, which: Which) -> None:
+        from kscert_gui.ui.dialogs.viewer import CertificateViewer
+
+        try:
+            CertificateViewer.show_for(self, self.console, which)
+        except KscertError as err:
+            messages.show_error(self, err)
+
+    def _start(self, fn: Callable[[], CertView]) -> None:
+        def done(view: CertView) -> None:
+            # The first certificate of a store becomes the main one whatever the term.
+            role = "reserve certificate" if view.state == "pending" else (
+                "Administration Server certificate"
+            )
+            self._done_text(DONE_TEXT.format(role=role))
+
+        def failed(err: BaseException) -> None:
+            messages.show_error(self, err)
+            self.refresh()
+
+        self.result_label.hide()
+        self._track(run_with_passphrase(self, self.console, fn, done, failed))
+
+    def _track(self, task: tasks.Task[Any]) -> None:
+        """Keep the task for tests and keep change buttons off while any task runs."""
+        self.task = task
+        task.sig_finished.connect(self._sync_buttons)
+        self._sync_buttons()
+
+    def _done_text(self, message: str) -> None:
+        self.refresh()
+        self.result_label.setText(message)
+        self.result_label.show()
+        self.sig_changed.emit()

@@ -1,0 +1,137 @@
+"""The **Properties** window of the Administration Server, with its **Sections** pane."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSplitter,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kscert_gui.ui import ids, resources
+from kscert_gui.ui.console import Console
+from kscert_gui.ui.properties.certificates import CertificatesPage
+from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
+
+CONNECTION_SETTINGS = "Administration server connection settings"
+CERTIFICATES = "Certificates"
+DISTRIBUTION_POINTS = "Distribution points"
+SECTION_ROLE = Qt.ItemDataRole.UserRole
+
+
+class PropertiesWindow(QDialog):
+    """Sections pane on the left, the chosen section's page on the right."""
+
+    sig_changed = Signal()
+
+    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.console = console
+        self.setObjectName(ids.PROPERTIES_WINDOW)
+        self.setWindowTitle(f"Properties: Administration Server {console.name}")
+        self.setAccessibleName("Administration Server properties")
+
+        self.sections = QTreeWidget()
+        self.sections.setObjectName(ids.SECTIONS_PANE)
+        self.sections.setAccessibleName("Sections")
+        self.sections.setHeaderLabel("Sections")
+        self.sections.setRootIsDecorated(True)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        connection = self._section(None, CONNECTION_SETTINGS, ids.SECTION_CONNECTION)
+        connection.setIcon(0, resources.icon("server"))
+        certificates = self._section(connection, CERTIFICATES, ids.SECTION_CERTIFICATES)
+        certificates.setIcon(0, resources.icon("certificate"))
+        points = self._section(None, DISTRIBUTION_POINTS, ids.SECTION_DISTRIBUTION_POINTS)
+        points.setIcon(0, resources.icon("devices"))
+        self.sections.expandAll()
+        self.sections.setMinimumWidth(200)
+
+        self.certificates_page = CertificatesPage(console)
+        self.distribution_points_page = DistributionPointsPage(console)
+        self.pages = QStackedWidget()
+        self.pages.setObjectName(ids.PROPERTIES_PAGES)
+        self.pages.addWidget(self.certificates_page)
+        self.pages.addWidget(self.distribution_points_page)
+        self._page_of = {
+            ids.SECTION_CONNECTION: self.certificates_page,
+            ids.SECTION_CERTIFICATES: self.certificates_page,
+            ids.SECTION_DISTRIBUTION_POINTS: self.distribution_points_page,
+        }
+
+        splitter = QSplitter()
+        splitter.addWidget(self.sections)
+        splitter.addWidget(self.pages)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([280, 800])
+
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setObjectName(ids.BUSY_BAR)
+        self.busy_bar.setAccessibleName("Working")
+        self.busy_bar.setMaximumWidth(200)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.hide()
+        self.mode = QLabel()
+        if console.read_only:
+            self.mode.setText(
+                "Read-only: " + (console.read_only_reason or "the store is in use elsewhere.")
+            )
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.buttons.setObjectName(ids.PROPERTIES_BUTTONS)
+        self.buttons.rejected.connect(self.reject)
+        close = self.buttons.button(QDialogButtonBox.StandardButton.Close)
+        if close is not None:
+            close.setAccessibleName("Close")
+            close.setAutoDefault(False)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.busy_bar)
+        bottom.addWidget(self.mode, 1)
+        bottom.addWidget(self.buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+        self.sections.currentItemChanged.connect(self._on_section)
+        self.certificates_page.sig_changed.connect(self._on_changed)
+        self.select_section(ids.SECTION_CERTIFICATES)
+        self.resize(1080, 760)
+
+    def _section(
+        self, parent: QTreeWidgetItem | None, label: str, key: str
+    ) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([label])
+        item.setData(0, SECTION_ROLE, key)
+        if parent is None:
+            self.sections.addTopLevelItem(item)
+        else:
+            parent.addChild(item)
+        self._items[key] = item
+        return item
+
+    def select_section(self, key: str) -> None:
+        self.sections.setCurrentItem(self._items[key])
+
+    def current_section(self) -> str:
+        item = self.sections.currentItem()
+        return str(item.data(0, SECTION_ROLE)) if item is not None else ""
+
+    def _on_section(self, current: QTreeWidgetItem | None, _previous: object) -> None:
+        if current is None:
+            return
+        page = self._page_of[str(current.data(0, SECTION_ROLE))]
+        if page is self.distribution_points_page:
+            self.distribution_points_page.refresh()
+        self.pages.setCurrentWidget(page)
+
+    def _on_changed(self) -> None:
+        self.distribution_points_page.refresh()
+        self.sig_changed.emit()

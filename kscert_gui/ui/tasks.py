@@ -1,0 +1,157 @@
+"""Slow work off the GUI thread (STYLE habit 2).
+
+``run_in_background(parent, fn, on_success, on_failure)`` runs ``fn`` on the
+global QThreadPool. ``fn`` never touches a widget; its result or its exception
+comes back, as a value, to the GUI thread through a signal. While it runs, the
+window of ``parent`` shows a busy cursor and its busy bar (a QProgressBar named
+``ids.BUSY_BAR``, if it has one) in busy mode.
+
+Tests wait for a task with ``qtbot.waitSignal(task.sig_finished)``, or for every
+task with ``qtbot.waitUntil(lambda: not tasks.active_tasks())``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressBar, QWidget
+
+from kscert_gui.ui import ids
+
+T = TypeVar("T")
+
+_active: set[Task[Any]] = set()
+_busy_windows: dict[int, int] = {}
+
+
+class _Bridge(QObject):
+    """Lives in the GUI thread; the worker emits on it, Qt queues the call over."""
+
+    sig_done = Signal(object, object)  # result, error (exactly one is meaningful)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: Callable[[], Any], bridge: _Bridge) -> None:
+        super().__init__()
+        self._fn = fn
+        self._bridge = bridge
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as err:
+            self._bridge.sig_done.emit(None, err)
+        else:
+            self._bridge.sig_done.emit(result, None)
+
+
+class Task(QObject, Generic[T]):
+    """One background call. ``sig_finished(result, error)`` fires after the callbacks ran."""
+
+    sig_finished = Signal(object, object)
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        fn: Callable[[], T],
+        on_success: Callable[[T], None],
+        on_failure: Callable[[BaseException], None] | None,
+    ) -> None:
+        super().__init__()
+        self._parent = parent
+        self._on_success = on_success
+        self._on_failure = on_failure
+        self._bridge = _Bridge()
+        self._bridge.sig_done.connect(self._done, Qt.ConnectionType.QueuedConnection)
+        self._runnable = _Runnable(fn, self._bridge)
+        self._runnable.setAutoDelete(False)
+        self.running = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        _active.add(self)
+        self.running = True
+        _set_busy(self._parent, True)
+        QThreadPool.globalInstance().start(self._runnable)
+
+    def _done(self, result: object, error: object) -> None:
+        self.running = False
+        _active.discard(self)
+        alive = self._parent is None or shiboken6.isValid(self._parent)
+        if alive:
+            _set_busy(self._parent, False)
+        try:
+            if isinstance(error, BaseException):
+                self.error = error
+                if alive:
+                    if self._on_failure is not None:
+                        self._on_failure(error)
+                    else:
+                        from kscert_gui.ui import messages
+
+                        messages.show_error(self._parent, error)
+            else:
+                self.result = result  # type: ignore[assignment]
+                if alive:
+                    self._on_success(result)  # type: ignore[arg-type]
+        finally:
+            self.sig_finished.emit(result, error)
+
+
+def run_in_background(
+    parent: QWidget | None,
+    fn: Callable[[], T],
+    on_success: Callable[[T], None],
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> Task[T]:
+    """Run ``fn()`` on the thread pool; call back on the GUI thread.
+
+    Args:
+        parent: the widget whose window shows the busy state; callbacks are
+            skipped if it has been destroyed meanwhile.
+        fn: the work; must not touch widgets.
+        on_success: called with the result.
+        on_failure: called with the exception; default ``messages.show_error``.
+
+    Returns:
+        The started task (kept alive until it finishes).
+    """
+    task = Task(parent, fn, on_success, on_failure)
+    task.start()
+    return task
+
+
+def active_tasks() -> tuple[Task[Any], ...]:
+    return tuple(_active)
+
+
+def wait_for_all(timeout_ms: int = 60_000) -> bool:
+    """Block until the pool is idle (application exit only: results are then dropped)."""
+    return QThreadPool.globalInstance().waitForDone(timeout_ms)
+
+
+def _set_busy(parent: QWidget | None, busy: bool) -> None:
+    if parent is None:
+        return
+    window = parent.window()
+    key = id(window)
+    count = _busy_windows.get(key, 0) + (1 if busy else -1)
+    if count > 0:
+        _busy_windows[key] = count
+    else:
+        _busy_windows.pop(key, None)
+        count = 0
+    bar = window.findChild(QProgressBar, ids.BUSY_BAR)
+    if count:
+        window.setCursor(Qt.CursorShape.BusyCursor)
+        if bar is not None:
+            bar.setRange(0, 0)  # busy mode: an animated bar with no percentage
+            bar.show()
+    else:
+        window.unsetCursor()
+        if bar is not None:
+            bar.hide()

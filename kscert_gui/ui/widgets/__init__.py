@@ -1,0 +1,1 @@
+"""Reusable widgets: timeline, activation term group, file field, verdict lists."""

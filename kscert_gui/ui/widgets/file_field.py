@@ -1,0 +1,68 @@
+"""A path field with a **Browse** button that opens a file dialog filtered by extension."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+
+
+class FileField(QWidget):
+    """``edit`` holds the path; ``browse`` opens QFileDialog with ``name_filter``."""
+
+    sig_changed = Signal()
+
+    def __init__(
+        self,
+        *,
+        edit_name: str,
+        button_name: str,
+        accessible: str,
+        dialog_title: str,
+        name_filter: str,
+        save: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._dialog_title = dialog_title
+        self._filter = name_filter
+        self._save = save
+        self.edit = QLineEdit()
+        self.edit.setObjectName(edit_name)
+        self.edit.setAccessibleName(accessible)
+        self.edit.setClearButtonEnabled(True)
+        self.browse = QPushButton("Browse")
+        self.browse.setObjectName(button_name)
+        self.browse.setAccessibleName(f"Browse for {accessible.lower()}")
+        self.browse.setAutoDefault(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.browse)
+        self.setFocusProxy(self.edit)
+        self.edit.textChanged.connect(self.sig_changed)
+        self.browse.clicked.connect(self._browse)
+
+    def set_filter(self, name_filter: str) -> None:
+        self._filter = name_filter
+
+    def path(self) -> Path | None:
+        raw = self.edit.text().strip()
+        return Path(raw).expanduser() if raw else None
+
+    def set_path(self, path: Path | str) -> None:
+        self.edit.setText(str(path))
+
+    def _browse(self) -> None:
+        start = self.edit.text().strip()
+        if self._save:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, self._dialog_title, start, self._filter
+            )
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, self._dialog_title, start, self._filter
+            )
+        if chosen:
+            self.edit.setText(chosen)

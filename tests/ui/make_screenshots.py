@@ -1,0 +1,90 @@
+"""Write the README screenshots into docs/screenshots/ (run once by hand, not a test).
+
+    Xvfb :55 -screen 0 1280x1024x24 &
+    DISPLAY=:55 QT_QPA_PLATFORM=xcb .venv/bin/python tests/ui/make_screenshots.py
+
+Shows, on a fresh demo store: the Certificates page, the Reissue certificate window and the
+Certificate window (with a PKCS #12 container built at run time and its findings listed).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop
+from PySide6.QtWidgets import QApplication, QWidget
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from uikit import isolate_settings, make_certificate, write_pkcs12
+
+from kscert_gui.model.clock import system_clock
+from kscert_gui.services import demo
+from kscert_gui.services.secrets import MemorySecretStore
+from kscert_gui.ui.console import Console
+from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+from kscert_gui.ui.dialogs.reissue import ReissueDialog
+from kscert_gui.ui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+
+
+def settle(app: QApplication, widget: QWidget) -> None:
+    """Show ``widget`` and let it lay out and paint (a script, not widget code)."""
+    widget.show()
+    for _ in range(20):
+        app.processEvents()
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kscert-shots-") as tmp:
+        root = Path(tmp)
+        isolate_settings(root)
+        secrets = MemorySecretStore()
+        demo.create_demo_store(root / "demo", secrets, system_clock)
+        from kscert_gui.app import open_console
+
+        console: Console = open_console(root / "demo", secrets, system_clock)
+        window = MainWindow(console)
+        settle(app, window)
+        props = window.open_properties()
+        props.resize(1080, 860)
+        settle(app, props)
+        props.grab().save(str(OUT / "certificates-page.png"))
+
+        reissue = ReissueDialog(console, props)
+        reissue.change.setChecked(True)
+        reissue.address.setText("mdm.example.com")
+        reissue.term.days.setValue(21)
+        settle(app, reissue)
+        reissue.grab().save(str(OUT / "reissue-certificate.png"))
+        reissue.close()
+
+        now = console.status().at
+        made = make_certificate("mdm.example.com", not_before=now - timedelta(days=1), days=380)
+        p12 = write_pkcs12(root / "server.p12", made, b"demo")
+        other = OtherCertificateDialog(console, props)
+        other.p12_file.set_path(p12)
+        other.p12_password.setText("demo")
+        other.term.days.setValue(45)
+        settle(app, other)
+        while not other.is_idle():  # the live check runs after a short pause
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        settle(app, other)
+        other.grab().save(str(OUT / "certificate-window.png"))
+        other.close()
+        window.close()
+    for name in ("certificates-page.png", "reissue-certificate.png", "certificate-window.png"):
+        print(OUT / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
