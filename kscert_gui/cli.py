@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -135,13 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=cmd_cancel)
 
-    for extend in EXTENSIONS:
-        extend(sub)
+    from kscert_gui import cli_fleet, cli_gateways, cli_tls
+
+    for register in (cli_fleet.register, cli_gateways.register, cli_tls.register):
+        register(sub)
     return parser
-
-
-#: Later features register their sub-commands here (devices, gateways, serve...).
-EXTENSIONS: list[Callable[[Any], None]] = []
 
 
 # --- helpers ------------------------------------------------------------------------------

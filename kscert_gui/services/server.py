@@ -40,6 +40,9 @@ from kscert_gui.model.schedule import (
     switch_time,
 )
 from kscert_gui.services import inputs
+from kscert_gui.services.endpoint_service import EndpointOps
+from kscert_gui.services.fleet_service import FleetOps
+from kscert_gui.services.gateway_service import GatewayOps
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
 
@@ -235,8 +238,12 @@ def _split_der_chain(blob: bytes) -> list[x509.Certificate]:
 # --- the facade ---------------------------------------------------------------------------
 
 
-class AdministrationServer:
-    """Facade over one store. Create with :meth:`open`; close with :meth:`close`."""
+class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
+    """Facade over one store. Create with :meth:`open`; close with :meth:`close`.
+
+    Feature areas live in mixins (fleet_service, gateway_service, endpoint_service)
+    so that each stays readable; they all work through ``self.store`` and ``self.now()``.
+    """
 
     def __init__(self, store: Store, secrets: SecretStore, clock: Clock = system_clock) -> None:
         self.store = store
@@ -483,9 +490,6 @@ class AdministrationServer:
                 "UPDATE distribution_points SET held_cert_id = ? WHERE gateway = 1",
                 (new_main_id,),
             )
-
-    def server_version(self) -> str:
-        return self.store.get_meta("server_version") or "14.2"
 
     # --- activation term ------------------------------------------------------------------
 

@@ -46,7 +46,6 @@ def test_quit_after_show_creates_demo_store_then_reopens_it(tmp_path: Path) -> N
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert "Traceback" not in proc.stderr
     from kscert_gui.services.secrets import PassphraseFileSecretStore
-
     from kscert_gui.services.server import AdministrationServer
 
     secrets = PassphraseFileSecretStore(Path(env["KSCERT_PASSPHRASE_FILE"]))
@@ -116,10 +115,10 @@ def test_store_exists(tmp_path: Path) -> None:
 
 
 def test_build_main_window_does_not_show(qapp: QApplication, tmp_path: Path) -> None:
-    from kscert_gui.services.secrets import MemorySecretStore
     from uikit import AT, isolate_settings
 
     from kscert_gui.model.clock import FixedClock
+    from kscert_gui.services.secrets import MemorySecretStore
 
     isolate_settings(tmp_path)
     window = app.build_main_window(tmp_path / "store", secrets=MemorySecretStore(),

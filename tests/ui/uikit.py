@@ -18,7 +18,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from kscert_gui.services.secrets import MemorySecretStore
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
@@ -26,6 +25,7 @@ from pytestqt.qtbot import QtBot
 
 from kscert_gui.app import build_main_window
 from kscert_gui.model.clock import FixedClock, iso
+from kscert_gui.services.secrets import MemorySecretStore
 from kscert_gui.services.server import AdministrationServer, ReissueRequest
 from kscert_gui.ui import tasks
 from kscert_gui.ui.main_window import MainWindow

@@ -1,0 +1,10 @@
+"""`kscert` sub-commands: gateways and server (DESIGN §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
+
