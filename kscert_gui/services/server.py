@@ -249,6 +249,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         self.store = store
         self.secrets = secrets
         self._clock = clock
+        self._verified: tuple[int, bytes] | None = None
 
     @classmethod
     def open(
@@ -570,20 +571,47 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
     # --- passphrase -----------------------------------------------------------------------
 
     def _passphrase(self, *, create: bool) -> bytes:
+        """The store passphrase, checked against an existing private key.
+
+        Checking protects the store: a wrong passphrase (another keyring entry, a
+        mistyped prompt, the wrong --passphrase-file) must never encrypt new keys,
+        or the store would hold keys that no single passphrase opens.
+        """
         store_id = self.store.store_id
+        rows = self._rows()
         value = self.secrets.get_passphrase(store_id)
-        if value is not None:
+        if value is None:
+            if rows or not create:
+                raise SecretStoreError(
+                    f"The {self.secrets.description} holds no passphrase for this store, so "
+                    "its private keys cannot be opened. Restore the keyring entry or give the "
+                    "store passphrase."
+                )
+            value = new_passphrase()
+            self.secrets.set_passphrase(store_id, value)
             return value
-        has_keys = bool(self._rows())
-        if has_keys or not create:
+        if rows and not self.verify_passphrase(value, rows[-1]):
             raise SecretStoreError(
-                f"The {self.secrets.description} holds no passphrase for this store, so its "
-                "private keys cannot be opened. Restore the keyring entry or give the store "
-                "passphrase."
+                f"The passphrase from the {self.secrets.description} does not open this "
+                "store's private keys; nothing was changed."
             )
-        value = new_passphrase()
-        self.secrets.set_passphrase(store_id, value)
         return value
+
+    def verify_passphrase(self, passphrase: bytes, row: CertificateRow | None = None) -> bool:
+        """True when ``passphrase`` opens the store's (newest, or given) private key."""
+        if row is None:
+            rows = self._rows()
+            if not rows:
+                return True
+            row = rows[-1]
+        if self._verified == (row.id, passphrase):
+            return True
+        try:
+            crypto.decrypt_private_key(row.key_enc, passphrase)
+        except WrongPasswordError:
+            return False
+        self._verified = (row.id, passphrase)
+        return True
 
     # --- reissue --------------------------------------------------------------------------
 

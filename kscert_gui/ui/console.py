@@ -94,7 +94,11 @@ class Console:
         return self._prompted
 
     def use_passphrase(self, passphrase: bytes) -> None:
-        """Keep the store passphrase the person typed, in memory only (never on disk)."""
+        """Keep the store passphrase the person typed, in memory only (never on disk).
+
+        It is checked where it is used (off the GUI thread): the facade refuses a
+        passphrase that does not open the store's keys, and the prompt comes back.
+        """
         memory = MemorySecretStore()
         memory.set_passphrase(self.server.store.store_id, passphrase)
         self.server.secrets = memory

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+#: A source checkout or editable install keeps the icons in the top-level resources/;
+#: a wheel installs them under <prefix>/share/kscert_gui (pyproject data-files).
+_CANDIDATES = (
+    Path(__file__).resolve().parents[2] / "resources" / "icons",
+    Path(sys.prefix) / "share" / "kscert_gui" / "icons",
+)
 
 
 def icon_path(name: str) -> Path:
-    return RESOURCES / "icons" / f"{name}.svg"
+    for folder in _CANDIDATES:
+        path = folder / f"{name}.svg"
+        if path.is_file():
+            return path
+    return _CANDIDATES[0] / f"{name}.svg"
 
 
 @cache
