@@ -199,8 +199,23 @@ class Launcher(QObject):
             self._progress.close()
         self._show()
 
+    @property
+    def interactive(self) -> bool:
+        """--quit-after-show and --screenshot never wait for a person (benchmarks, CI)."""
+        return not (self.args.quit_after_show or self.args.screenshot)
+
+    def _fail(self, err: BaseException) -> None:
+        if self.interactive:
+            messages.show_error(None, err)
+        else:
+            text = err.message if isinstance(err, KscertError) else type(err).__name__
+            log.error("start-up failed: %s", text)
+            print(f"kscert-gui: error: {text}", file=sys.stderr)
+        self.exit_code = EXIT_ERROR
+        self.app.exit(EXIT_ERROR)
+
     def _demo_failed(self, err: BaseException) -> None:
-        if isinstance(err, KscertError) and Console.wants_passphrase(err):
+        if self.interactive and isinstance(err, KscertError) and Console.wants_passphrase(err):
             value = passphrase.ask_passphrase(None, str(err))
             if value is not None:
                 self.secrets = memory_secrets_for(self.home, value)
@@ -208,17 +223,13 @@ class Launcher(QObject):
                 return
         if self._progress is not None:
             self._progress.close()
-        messages.show_error(None, err)
-        self.exit_code = EXIT_ERROR
-        self.app.exit(EXIT_ERROR)
+        self._fail(err)
 
     def _show(self) -> None:
         try:
             console = open_console(self.home, self.secrets, system_clock)
         except KscertError as err:
-            messages.show_error(None, err)
-            self.exit_code = EXIT_ERROR
-            self.app.exit(EXIT_ERROR)
+            self._fail(err)
             return
         self.window = MainWindow(console)
         self.window.show()

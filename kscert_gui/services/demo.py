@@ -17,7 +17,7 @@ from kscert_gui.model import crypto
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.services.secrets import SecretStore, new_passphrase
-from kscert_gui.services.store import Store
+from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store
 
 DEMO_ADDRESS = "mdm.training.example"
 DEMO_NAME = "Training"
@@ -64,8 +64,32 @@ def demo_device_rows(
 def create_demo_store(
     home: Path, secrets: SecretStore, clock: Clock = system_clock
 ) -> None:
-    """Create the training store in ``home`` (which must not hold a store yet)."""
-    now = ensure_utc(clock())
+    """Create the training store in ``home`` (which must not hold a store yet).
+
+    If it fails (typically: no usable keyring for the passphrase), the files it made
+    are removed again, so the next start is still a first start and not an empty store.
+    """
+    fresh = not (home / DB_NAME).exists()
+    try:
+        _populate(home, secrets, ensure_utc(clock()))
+    except BaseException:
+        if fresh:
+            _remove_store_files(home)
+        raise
+
+
+def _remove_store_files(home: Path) -> None:
+    for path in home.glob(DB_NAME + "*"):
+        path.unlink(missing_ok=True)
+    for name in (LOCK_NAME, OWNER_NAME):
+        (home / name).unlink(missing_ok=True)
+    try:
+        home.rmdir()
+    except OSError:  # not empty: something else lives there; leave it
+        pass
+
+
+def _populate(home: Path, secrets: SecretStore, now: datetime) -> None:
     with Store.open(home, writable=True) as store:
         if store.list_certificates():
             return
