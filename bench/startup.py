@@ -82,6 +82,11 @@ def main() -> int:
     print(f"kscert_gui --quit-after-show:  {gui_median:.3f} s (median)")
     print(f"bare PySide6 QDialog:          {bare_median:.3f} s (median)")
     print(f"ratio:                         {gui_median / bare_median:.2f}")
+    # The bench/run protocol (bench/run_all.py): one machine-readable line per figure.
+    print(f"RESULT name=startup-to-certificates-page value={gui_median:.3f} unit=s "
+          f"baseline={bare_median:.3f} ratio={gui_median / bare_median:.2f} "
+          "aim=ratio<=1.3 (console + Properties → Certificates painted, vs a bare PySide6 "
+          "QDialog)")
     return 0
 
 

@@ -112,10 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("inspect", help="check files against the requirements (no store)")
-    src = p.add_mutually_exclusive_group(required=True)
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--pkcs12", type=Path, metavar="FILE")
     src.add_argument("--key", type=Path, metavar="FILE")
-    src.add_argument("--cert", type=Path, metavar="FILE", dest="cert_only")
+    # Not in the group: DESIGN §9 has both --key FILE --cert FILE and --cert FILE alone.
+    p.add_argument("--cert", type=Path, metavar="FILE", dest="cert_only")
     p.add_argument("--password-stdin", action="store_true")
     p.add_argument("--address")
     p.add_argument("--json", action="store_true")
@@ -290,6 +291,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from kscert_gui.model.certificate import CertificateInfo
     from kscert_gui.services import inputs
 
+    if args.pkcs12 is None and args.key is None and args.cert_only is None:
+        raise UsageError("Give --pkcs12 FILE, --key FILE --cert FILE, or --cert FILE.")
+    if args.pkcs12 is not None and args.cert_only is not None:
+        raise UsageError("--cert goes with --key, not with --pkcs12.")
     password = read_password(sys.stdin) if args.password_stdin else None
     address = crypto.normalize_address(args.address) if args.address else None
     if args.pkcs12 is not None:
@@ -378,6 +383,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("kscert: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # The reader went away (`kscert devices list | head`): stop quietly, as `cat` does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
     except Exception as err:  # no traceback reaches a person
         log.exception("unexpected error")
         sys.stderr.write(

@@ -1,10 +1,261 @@
-"""`kscert` sub-commands: devices, groups and simulate (DESIGN §9)."""
+"""`kscert` sub-commands: devices, groups and simulate (DESIGN §9).
+
+- ``kscert devices add NAME --group GROUP --platform P [--last-sync ISO] [--create-group]``
+- ``kscert devices import FILE.csv [--skip-bad-rows]``
+- ``kscert devices list [--state S] [--group GROUP]``
+- ``kscert groups list`` and ``kscert groups set-sync GROUP (--hours H | --inherit)``
+- ``kscert simulate advance (--days D | --hours H)`` (training stores only)
+
+Each takes ``--json``. A bad CSV prints every bad row with its line number (and in JSON
+the whole report) and exits 1, an unreadable file exits 2.
+"""
 
 from __future__ import annotations
 
+import argparse
+import math
+import sys
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
+
+from kscert_gui.model.clock import iso, parse_instant
+from kscert_gui.model.fleet import (
+    DEVICE_STATES,
+    MAX_SYNC_HOURS,
+    MIN_SYNC_HOURS,
+    PLATFORMS,
+    canonical_platform,
+)
+
+MAX_ADVANCE_DAYS = 400
+
+
+def _platform(text: str) -> str:
+    value = canonical_platform(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown platform '{text}'; use one of {', '.join(PLATFORMS)}"
+        )
+    return value
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours") from None
+    if not math.isfinite(value) or not MIN_SYNC_HOURS <= value <= MAX_SYNC_HOURS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: a synchronization period is 1 minute "
+            f"({MIN_SYNC_HOURS:.4f} hours) to {MAX_SYNC_HOURS:g} hours"
+        )
+    return value
+
+
+def _whole(unit: str, maximum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of {unit}") from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: 1 to {maximum} {unit}")
+        return value
+
+    return parse
 
 
 def register(sub: Any) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
+    devices = sub.add_parser("devices", help="managed devices: add, import, list")
+    dsub = devices.add_subparsers(dest="devices_command", required=True,
+                                  parser_class=type(devices))
 
+    p = dsub.add_parser("add", help="add a device by hand")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--group", required=True, metavar="GROUP",
+                   help="group name or path, e.g. 'Field staff' or 'Managed devices/Field staff'")
+    p.add_argument("--platform", required=True, type=_platform, metavar="P",
+                   help=f"one of {', '.join(PLATFORMS)}")
+    p.add_argument("--last-sync", metavar="ISO8601", help="its last synchronization (UTC)")
+    p.add_argument("--create-group", action="store_true", help="create the group if missing")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices_add)
+
+    p = dsub.add_parser("import", help="import devices from a CSV file")
+    p.add_argument("file", type=Path, metavar="FILE.csv")
+    p.add_argument("--skip-bad-rows", action="store_true",
+                   help="import the good rows and report the bad ones (default: import nothing "
+                        "if any row is bad)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices_import)
+
+    p = dsub.add_parser("list", help="devices and their reserve certificate delivery state")
+    p.add_argument("--state", choices=DEVICE_STATES, metavar="S",
+                   help=f"only devices in this state: {', '.join(DEVICE_STATES)}")
+    p.add_argument("--group", metavar="GROUP", help="only devices of this group")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices_list)
+
+    groups = sub.add_parser("groups", help="groups of managed devices")
+    gsub = groups.add_subparsers(dest="groups_command", required=True,
+                                 parser_class=type(groups))
+    p = gsub.add_parser("list", help="groups and their synchronization periods")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_groups_list)
+    p = gsub.add_parser("set-sync", help="set a group's synchronization period")
+    p.add_argument("group", metavar="GROUP")
+    period = p.add_mutually_exclusive_group(required=True)
+    period.add_argument("--hours", type=_hours, metavar="H")
+    period.add_argument("--inherit", action="store_true",
+                        help="use the parent group's period again")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_groups_set_sync)
+
+    simulate = sub.add_parser("simulate", help="move a training store's clock")
+    ssub = simulate.add_subparsers(dest="simulate_command", required=True,
+                                   parser_class=type(simulate))
+    p = ssub.add_parser("advance", help="advance the simulation clock; devices synchronize")
+    step = p.add_mutually_exclusive_group(required=True)
+    step.add_argument("--days", type=_whole("days", MAX_ADVANCE_DAYS), metavar="D")
+    step.add_argument("--hours", type=_whole("hours", MAX_ADVANCE_DAYS * 24), metavar="H")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_simulate_advance)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def _cli() -> Any:
+    from kscert_gui import cli
+
+    return cli
+
+
+def cmd_devices_add(args: argparse.Namespace) -> int:
+    cli = _cli()
+    last = parse_instant(args.last_sync) if args.last_sync else None
+    with cli._server(args, writable=True) as server:
+        view = server.add_device(args.name, args.group, args.platform, last,
+                                 create_group=args.create_group)
+    cli._emit(args, {"device": view.to_json()},
+              [f"Added {view.name} ({view.platform}) to {view.group}"])
+    return int(cli.EXIT_OK)
+
+
+def cmd_devices_import(args: argparse.Namespace) -> int:
+    from kscert_gui.services.fleet_service import DeviceImportError
+
+    cli = _cli()
+    with cli._server(args, writable=True) as server:
+        try:
+            report = server.import_devices(args.file, skip_bad_rows=args.skip_bad_rows)
+        except DeviceImportError as err:
+            report = err.report
+            for e in report.errors:
+                sys.stderr.write(f"kscert: {args.file}: {e}\n")
+            if report.error_count > len(report.errors):
+                sys.stderr.write(f"kscert: … and {report.error_count - len(report.errors)} "
+                                 "more bad rows\n")
+            sys.stderr.write(f"kscert: error: {report.error_count} bad row(s); nothing was "
+                             "imported (--skip-bad-rows imports the good ones)\n")
+            cli._emit(args, report.to_json(), [])
+            return int(cli.EXIT_ERROR)
+    for e in report.errors:
+        sys.stderr.write(f"kscert: warning: {args.file}: {e} (skipped)\n")
+    cli._emit(
+        args,
+        report.to_json(),
+        [f"Imported {report.rows} device(s) from {args.file}: {report.added} added, "
+         f"{report.updated} updated, {report.groups_created} group(s) created"
+         + (f", {report.error_count} bad row(s) skipped" if report.error_count else "")],
+    )
+    return int(cli.EXIT_OK)
+
+
+def cmd_devices_list(args: argparse.Namespace) -> int:
+    from kscert_gui.services.fleet_service import state_label
+
+    cli = _cli()
+    with cli._server(args, writable=False) as server:
+        table = server.device_table()
+        group_ids: set[int] | None = None
+        if args.group:
+            root = server.find_group(args.group).id
+            prefix = table.paths[root]
+            group_ids = {gid for gid, path in table.paths.items()
+                         if path == prefix or path.startswith(prefix + "/")}
+    rows = [i for i in table.rows_in_state(args.state)
+            if group_ids is None or table.group_ids[i] in group_ids]
+    window = table.window
+    data: dict[str, Any] = {
+        "at": iso(table.at),
+        "reserve": None if window is None else {
+            "certificate_id": window.certificate_id,
+            "created_at": iso(window.created_at),
+            "switch_at": iso(window.switch_at),
+            "switched": table.at >= window.switch_at,
+        },
+        "counts": dict(table.forecast.counts) if table.forecast else None,
+        "devices": [table.view(i).to_json() for i in rows],
+    }
+    text: list[str] = []
+    if args.state is not None and window is None:
+        text.append("No reserve certificate is pending or has just become main: no device has "
+                    "a delivery state.")
+    for i in rows:
+        last = table.last_sync[i] or "never"
+        text.append(f"{table.names[i]}\t{table.paths[table.group_ids[i]]}\t"
+                    f"{table.platforms[i]}\t{last}\t{state_label(table.state(i))}")
+    if not getattr(args, "json", False):
+        sys.stdout.write(f"{len(rows)} device(s)\n")
+    cli._emit(args, data, text)
+    return int(cli.EXIT_OK)
+
+
+def cmd_groups_list(args: argparse.Namespace) -> int:
+    cli = _cli()
+    with cli._server(args, writable=False) as server:
+        groups = server.group_settings()
+    cli._emit(
+        args,
+        {"groups": [g.to_json() for g in groups]},
+        [f"{g.path}\t{g.effective_hours:g} h" + (" (inherited)" if g.sync_hours is None else "")
+         + f"\t{g.devices} device(s)" for g in groups],
+    )
+    return int(cli.EXIT_OK)
+
+
+def cmd_groups_set_sync(args: argparse.Namespace) -> int:
+    cli = _cli()
+    hours = None if args.inherit else args.hours
+    with cli._server(args, writable=True) as server:
+        settings = server.set_group_sync(args.group, hours)
+    how = "inherited" if settings.sync_hours is None else "own setting"
+    cli._emit(args, {"group": settings.to_json()},
+              [f"{settings.path}: synchronization every {settings.effective_hours:g} hours "
+               f"({how})"])
+    return int(cli.EXIT_OK)
+
+
+def cmd_simulate_advance(args: argparse.Namespace) -> int:
+    cli = _cli()
+    delta = timedelta(days=args.days) if args.days is not None else timedelta(hours=args.hours)
+    with cli._server(args, writable=True) as server:
+        report = server.simulate_advance(delta)
+        status = server.status()
+    s = report.summary
+    text = [f"Simulation clock: {iso(report.start)} → {iso(report.end)}",
+            f"{report.synchronized} device(s) synchronized; {report.newly_delivered} received "
+            "the reserve certificate"]
+    if report.switched_at:
+        text.append(f"The reserve certificate became the main certificate at "
+                    f"{iso(report.switched_at)}")
+    if s.window is not None:
+        text.append(", ".join(f"{k}: {v}" for k, v in s.counts.items()))
+    text += [f"WARNING [{w.code}]: {w.message}" for w in status.warnings]
+    data = report.to_json()
+    data["status"] = status.to_json()
+    cli._emit(args, data, text)
+    return int(cli.EXIT_OK)

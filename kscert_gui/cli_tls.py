@@ -1,10 +1,165 @@
-"""`kscert` sub-commands: serve and check (DESIGN §9)."""
+"""`kscert` sub-commands: serve and check (DESIGN §9).
+
+``kscert serve [--bind ADDR] [--server-port N]`` runs the TLS endpoints until
+SIGINT/SIGTERM (exit 0). It opens the store read-only, so every other command
+can still change it; the endpoints follow those changes (see services/tls.py).
+A training store's clock is its simulation clock (meta ``sim_now``): moving it
+past a switch time makes a running ``serve`` switch, which is how the tests
+rehearse a switch without waiting for it.
+
+``kscert check HOST:PORT [--servername NAME] [--json]`` connects with TLS and
+reports what is served. Exit 0 when a certificate was served (whether it matches
+or not), 1 when no TLS session came about, 2 for a usage error.
+"""
 
 from __future__ import annotations
 
+import argparse
+import signal
+import sys
+from types import FrameType
 from typing import Any
+
+from kscert_gui.model.errors import StoreError, UsageError
+
+EXIT_OK = 0
+EXIT_TLS_FAILURE = 1
+
+
+def _port(text: str) -> int:
+    from kscert_gui.services.tls import parse_port
+
+    try:
+        return parse_port(text)
+    except UsageError as err:
+        raise argparse.ArgumentTypeError(err.message) from None
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to 600 seconds)")
+    return value
 
 
 def register(sub: Any) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
+    from kscert_gui.services.endpoint_service import DEFAULT_SERVER_PORT
 
+    p = sub.add_parser(
+        "serve",
+        help="serve the mobile certificate over TLS: the server's port and each gateway's",
+    )
+    p.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+                   help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--server-port", type=_port, default=DEFAULT_SERVER_PORT, metavar="N",
+                   help=f"the Administration Server's port for mobile devices "
+                        f"(default {DEFAULT_SERVER_PORT})")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("check", help="connect with TLS and report the served certificate chain")
+    p.add_argument("endpoint", metavar="HOST:PORT", help="HOST:PORT or [IPV6]:PORT")
+    p.add_argument("--servername", metavar="NAME", help="SNI name (default: the host name)")
+    p.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS",
+                   help="give up after this many seconds (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kscert_gui.cli import _secrets, default_home
+    from kscert_gui.model.clock import system_clock
+    from kscert_gui.services.server import AdministrationServer
+    from kscert_gui.services.tls import TlsServer
+
+    home = args.home or default_home()
+    # Read-only: serving must never keep other commands from changing the store.
+    with AdministrationServer.open(home, _secrets(args), writable=False) as server:
+        endpoints = TlsServer(
+            server,
+            bind=args.bind,
+            server_port=args.server_port,
+            clock=None if server.training else system_clock,
+            say=_say,
+        )
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            endpoints.stop()
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            endpoints.start()
+            _say("Ready; stop with Ctrl+C or SIGTERM.")
+            endpoints.serve_forever()
+        finally:
+            endpoints.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    _say("Stopped.")
+    return EXIT_OK
+
+
+def _store_match(args: argparse.Namespace, sha256: str) -> tuple[str | None, str | None]:
+    """(main | reserve | None, a note when there is nothing to compare with)."""
+    from kscert_gui.cli import _secrets, default_home
+    from kscert_gui.services.server import AdministrationServer
+    from kscert_gui.services.store import DB_NAME
+
+    home = args.home or default_home()
+    if not (home / DB_NAME).is_file():
+        return None, f"No store in {home} to compare with."
+    try:
+        with AdministrationServer.open(home, _secrets(args), writable=False) as server:
+            return server.match_served(sha256), None
+    except StoreError as err:
+        return None, f"The store cannot be read to compare with: {err.message}"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from kscert_gui.cli import _emit
+    from kscert_gui.model.clock import iso
+    from kscert_gui.services.tls import parse_endpoint, probe
+
+    host, port = parse_endpoint(args.endpoint)
+    if args.servername is not None and not args.servername.strip():
+        raise UsageError("--servername needs a name.")
+    result = probe(host, port, servername=args.servername, timeout=args.timeout)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if not result.served:
+        _emit(args, result.to_json(None), [])
+        sys.stderr.write(f"kscert: {where}: {result.error}\n")
+        return EXIT_TLS_FAILURE
+    leaf = result.chain[0]
+    matches, note = _store_match(args, leaf.sha256)
+    text = [f"{where}: {result.protocol}, {result.cipher}"]
+    for n, cert in enumerate(result.chain):
+        role = "leaf" if n == 0 else "chain"
+        text += [
+            f"Certificate {n + 1} of {len(result.chain)} ({role}):",
+            f"  Subject:   {cert.subject}",
+            f"  Issuer:    {cert.issuer}",
+            f"  SAN:       {', '.join(cert.san) or '(none)'}",
+            f"  Valid to:  {iso(cert.not_after)}",
+            f"  SHA-256:   {cert.sha256}",
+        ]
+    if matches == "main":
+        text.append("Verdict: the served certificate is the store's main certificate.")
+    elif matches == "reserve":
+        text.append("Verdict: the served certificate is the store's reserve certificate.")
+    elif note is not None:
+        text.append(f"Verdict: not compared. {note}")
+    else:
+        text.append(
+            "Verdict: MISMATCH: the served certificate is neither the store's main nor its "
+            "reserve certificate."
+        )
+    _emit(args, result.to_json(matches), text)
+    return EXIT_OK

@@ -10,6 +10,8 @@ No password and no key bytes ever reach an exception message or a ``repr``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -345,10 +347,30 @@ def read_certificates(data: bytes) -> list[x509.Certificate]:
         return []
     try:
         if _PEM_MARK in data:
-            return list(x509.load_pem_x509_certificates(data))
-        return [x509.load_der_x509_certificate(part) for part in _split_der(data)]
-    except (ValueError, TypeError, IndexError, UnsupportedAlgorithm):
+            certs = list(x509.load_pem_x509_certificates(data))
+        else:
+            certs = [x509.load_der_x509_certificate(part) for part in _split_der(data)]
+    except (ValueError, TypeError, IndexError, UnsupportedAlgorithm, x509.InvalidVersion):
+        # InvalidVersion (a version other than v1/v3) is not a ValueError.
         return []
+    return certs if all(fully_parsed(c) for c in certs) else []
+
+
+def fully_parsed(cert: x509.Certificate) -> bool:
+    """Whether every part of ``cert`` can be read.
+
+    cryptography decodes names, the key and the extensions only when they are first
+    asked for; a damaged one then raises ValueError far from where the file was read.
+    A certificate that fails here is as unreadable as one that does not load at all.
+    """
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        cert.public_key()
+        _ = (cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def _describe_key_error(exc: Exception) -> str:
@@ -375,6 +397,9 @@ def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
         else serialization.load_der_private_key
     )
     pw = password or None
+    pem = load is serialization.load_pem_private_key
+    if pw is not None and _excessive_iterations(_pem_bodies(data) if pem else [data]):
+        raise UnreadableError(_TOO_MANY_ITERATIONS)
     try:
         return load(data, pw)
     except TypeError:
@@ -454,6 +479,8 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
     """
     if not data:
         return Material(findings=(unreadable_finding("The PKCS #12 file is empty."),))
+    if _excessive_iterations([data]):
+        return Material(findings=(unreadable_finding(_TOO_MANY_ITERATIONS),))
     candidates: list[bytes | None] = [password] if password else [None, b""]
     loaded: pkcs12.PKCS12KeyAndCertificates | None = None
     for candidate in candidates:
@@ -463,7 +490,7 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
         except ValueError as exc:
             if "Invalid password" not in str(exc):
                 return Material(findings=(_unreadable_p12(),))
-        except (TypeError, UnsupportedAlgorithm):
+        except (TypeError, UnsupportedAlgorithm, x509.InvalidVersion):
             return Material(findings=(_unreadable_p12(),))
     if loaded is None:
         return Material(findings=(_password_or_cipher(data, candidates, password),))
@@ -474,6 +501,8 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
     if preferred is not None:
         certs.append(preferred)
     certs += [c.certificate for c in loaded.additional_certs]
+    if not all(fully_parsed(c) for c in certs):
+        return Material(findings=(_unreadable_p12(),))
     leaf, chain = _pick_leaf(certs, key, preferred)
     findings: list[Finding] = []
     if key is None:
@@ -549,6 +578,66 @@ def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
     if end > len(data):
         raise ValueError("truncated DER")
     return tag, pos, end
+
+
+_TOO_MANY_ITERATIONS = (
+    f"The file asks for more than {_MAX_MAC_ITERATIONS:,} password-hashing iterations; "
+    "no real export does that, and checking it would take minutes. It is refused as damaged."
+)
+#: Bounds of the iteration-count scan, so that a hostile file cannot make it slow either.
+_SCAN_DEPTH = 16
+_SCAN_NODES = 50_000
+
+
+def _pem_bodies(data: bytes) -> list[bytes]:
+    """The base64-decoded bodies of the PEM blocks in ``data`` (undecodable ones skipped)."""
+    bodies: list[bytes] = []
+    for block in data.split(_PEM_MARK)[1:]:
+        lines = block.splitlines()[1:]
+        body = b"".join(
+            line.strip() for line in lines
+            if line and b":" not in line and not line.startswith(b"-----")
+        )
+        try:
+            bodies.append(base64.b64decode(body))
+        except (binascii.Error, ValueError):
+            continue
+    return bodies
+
+
+def _excessive_iterations(blobs: Sequence[bytes]) -> bool:
+    """True when DER data asks for more than ``_MAX_MAC_ITERATIONS`` iterations.
+
+    Password-based parameters (PBES1, PBKDF2, PKCS #12 PBE, PKCS #12 MacData) all put
+    the iteration count as an INTEGER right after the salt OCTET STRING; OpenSSL runs
+    whatever count the file says. The scan also looks inside OCTET STRINGs that hold
+    DER (the bags of a PKCS #12 container); its depth and size are bounded.
+    """
+    budget = [_SCAN_NODES]
+
+    def scan(data: bytes, start: int, end: int, depth: int) -> bool:
+        if depth > _SCAN_DEPTH:
+            return False
+        try:
+            items = _children(data, start, end)
+        except (ValueError, IndexError):
+            return False
+        budget[0] -= len(items)
+        if budget[0] < 0:
+            return False
+        for i, (tag, s, e) in enumerate(items):
+            following = items[i + 1] if i + 1 < len(items) else None
+            if tag == 0x04 and following is not None and following[0] == 0x02:
+                count = int.from_bytes(data[following[1] : following[2]], "big", signed=True)
+                if count > _MAX_MAC_ITERATIONS:
+                    return True
+            if (tag & 0x20 or (tag == 0x04 and e > s and data[s] == 0x30)) and scan(
+                data, s, e, depth + 1
+            ):
+                return True
+        return False
+
+    return any(scan(blob, 0, len(blob), 0) for blob in blobs)
 
 
 def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:

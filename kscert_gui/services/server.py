@@ -18,6 +18,7 @@ from typing import Any, Literal
 from cryptography import x509
 
 from kscert_gui.model import crypto, lint
+from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.certificate import CertificateInfo, Finding
 from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
 from kscert_gui.model.errors import (
@@ -352,14 +353,6 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         ]
         return longest_sync_period(self._groups(), gids)
 
-    def _delivered(self, created_at: datetime) -> int:
-        marks = ",".join("?" * len(MOBILE_PLATFORMS))
-        row = self.store.connection.execute(
-            f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks}) AND last_sync >= ?",
-            (*MOBILE_PLATFORMS, iso(created_at)),
-        ).fetchone()
-        return int(row[0])
-
     # --- status ---------------------------------------------------------------------------
 
     def status(self, at: datetime | None = None) -> ServerStatus:
@@ -378,10 +371,13 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         history = tuple(
             self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
         ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
-        devices = self.mobile_device_count()
-        delivered = self._delivered(reserve.created_at) if reserve else 0
+        fleet = self.fleet_summary(rows, eff)  # the §6 forecast (fleet_service)
+        devices = fleet.devices
+        delivered = fleet.delivered if reserve else 0
         gateways = self._gateways(main)
-        warnings = self._warnings(eff, main, reserve, devices, delivered, gateways)
+        warnings = self._warnings(eff, main, reserve, devices, delivered, gateways) + tuple(
+            StatusWarning(code, message) for code, message in self.fleet_warnings(fleet)
+        )
         return ServerStatus(
             at=when,
             state=eff.state,
@@ -399,23 +395,34 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         )
 
     def _gateways(self, main: CertView | None) -> tuple[GatewayView, ...]:
+        """Each connection gateway judged against the main certificate of the status instant.
+
+        The stored ``held_cert_id`` is what was delivered at connection; what the gateway
+        holds *at the instant* depends on the server version (model.gateways), so a
+        what-if after a switch shows 14.2 gateways stale and later versions current.
+        """
         rows = self.store.connection.execute(
-            "SELECT d.name, dp.mobile_port, dp.agent_port, c.sha256 "
+            "SELECT d.name, dp.mobile_port, dp.agent_port, dp.held_cert_id, c.sha256 "
             "FROM distribution_points dp JOIN devices d ON d.id = dp.device_id "
             "LEFT JOIN certificates c ON c.id = dp.held_cert_id "
             "WHERE dp.gateway = 1 ORDER BY d.name"
         ).fetchall()
-        main_sha = main.info.sha256 if main else None
-        return tuple(
-            GatewayView(
-                host=r[0],
-                port=int(r[1]),
-                agent_port=int(r[2]),
-                sha256=r[3],
-                matches_main=r[3] is not None and r[3] == main_sha,
+        version = self.server_version()
+        main_id = main.id if main else None
+        views: list[GatewayView] = []
+        for host, port, agent_port, held_id, held_sha in rows:
+            held = gateway_rules.held_certificate(version, held_id, main_id)
+            sha = main.info.sha256 if main is not None and held == main_id else held_sha
+            views.append(
+                GatewayView(
+                    host=host,
+                    port=int(port),
+                    agent_port=int(agent_port),
+                    sha256=sha if held is not None else None,
+                    matches_main=held is not None and held == main_id,
+                )
             )
-            for r in rows
-        )
+        return tuple(views)
 
     @staticmethod
     def _warnings(
@@ -467,13 +474,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             )
         for g in gateways:
             if main is not None and not g.matches_main:
-                out.append(
-                    StatusWarning(
-                        "gateway-stale",
-                        f"Connection gateway {g.host} still serves the previous mobile "
-                        "certificate — reconnect it.",
-                    )
-                )
+                out.append(StatusWarning("gateway-stale", gateway_rules.stale_message(g.host)))
         return tuple(out)
 
     def _record_switches(self, rows: Sequence[CertificateRow], eff: EffectiveState) -> None:

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ DB_NAME = "store.sqlite3"
 LOCK_NAME = "store.lock"
 OWNER_NAME = "store.owner"
 BUSY_TIMEOUT_MS = 10_000
+#: How long a refused opener waits for a new holder to write its PID to store.owner.
+OWNER_WAIT_SECONDS = 0.5
 
 CertSource = Literal["issued", "custom"]
 CertState = Literal["pending", "main", "retired", "cancelled"]
@@ -241,6 +244,12 @@ def _json_default(value: object) -> object:
     raise TypeError(f"audit detail value of type {type(value).__name__} is not JSON")
 
 
+def _storage_failure(err: BaseException) -> bool:
+    """An SQLite error that comes from the storage (disk full, I/O error, read-only file,
+    damaged database), as opposed to a constraint or a programming error."""
+    return isinstance(err, sqlite3.OperationalError) or type(err) is sqlite3.DatabaseError
+
+
 def _pid_alive(pid: int) -> bool:
     if os.name != "posix":
         # os.kill on Windows terminates the process; assume the recorded owner is alive.
@@ -262,6 +271,16 @@ def read_owner_pid(home: Path) -> int | None:
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return pid if pid > 0 and _pid_alive(pid) else None
+
+
+def _wait_for_owner(home: Path, timeout: float = OWNER_WAIT_SECONDS) -> int | None:
+    """The holder's PID; a holder that has just taken the lock writes it a moment later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = read_owner_pid(home)
+        if pid is not None or time.monotonic() >= deadline:
+            return pid
+        time.sleep(0.01)
 
 
 class Store:
@@ -326,7 +345,7 @@ class Store:
         try:
             lock.acquire()
         except filelock.Timeout:
-            raise StoreLockedError(read_owner_pid(home), str(home)) from None
+            raise StoreLockedError(_wait_for_owner(home), str(home)) from None
         except OSError as err:
             raise StoreError(f"The store {home} cannot be locked: {err}") from err
         conn: sqlite3.Connection | None = None
@@ -481,9 +500,15 @@ class Store:
                 raise StoreError(f"The store {self._home} cannot be changed: {err}") from err
             try:
                 yield conn
-            except BaseException:
+            except BaseException as err:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                if _storage_failure(err):
+                    # A full disk or an I/O error can strike at any statement, not only
+                    # at COMMIT: it is the store's trouble, told plainly, not a bug.
+                    raise StoreError(
+                        f"The change could not be saved in {self._home}: {err}"
+                    ) from err
                 raise
             try:
                 conn.execute("COMMIT")

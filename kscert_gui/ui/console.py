@@ -15,10 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from kscert_gui.model.errors import SecretStoreError
+from kscert_gui.services.fleet_service import (
+    DeviceImportReport,
+    DeviceTable,
+    DeviceView,
+    GroupSettings,
+    SimulationReport,
+)
+from kscert_gui.services.gateway_service import DistributionPointView, HostDevice, ScopeGroup
 from kscert_gui.services.secrets import MemorySecretStore, SecretStore
 from kscert_gui.services.server import (
     AdministrationServer,
@@ -125,14 +134,28 @@ class Console:
         return self.call(lambda s: s.private_key_available(which))
 
     def groups(self) -> list[GroupNode]:
-        """Every group (facade request: a public ``groups()``; this reads the private one)."""
+        """Every group, parents before children, by name."""
 
         def read(s: AdministrationServer) -> list[GroupNode]:
             return [
-                GroupNode(g.id, g.name, g.parent_id, g.sync_hours) for g in s._groups().values()
+                GroupNode(g.id, g.name, g.parent_id, g.sync_hours) for g in s.groups().values()
             ]
 
         return sorted(self.call(read), key=lambda g: (g.parent_id or 0, g.name.lower()))
+
+    @property
+    def training(self) -> bool:
+        return self.call(lambda s: s.training)
+
+    def now(self) -> datetime:
+        return self.call(lambda s: s.now())
+
+    def device_table(self, at: datetime | None = None) -> DeviceTable:
+        """Every device with its forecast (slow for big fleets: call from run_in_background)."""
+        return self.call(lambda s: s.device_table(at))
+
+    def group_settings(self, group_id: int | None = None) -> list[GroupSettings]:
+        return self.call(lambda s: s.group_settings(group_id))
 
     # --- changes (call these from run_in_background) -------------------------------------
 
@@ -144,6 +167,18 @@ class Console:
             lambda s: s.import_certificate(request, confirmed=True, acknowledge_warnings=True)
         )
 
+    def set_group_sync(self, group_id: int, hours: float | None) -> GroupSettings:
+        return self.call(lambda s: s.set_group_sync(group_id, hours))
+
+    def add_device(self, name: str, group: str, platform: str) -> DeviceView:
+        return self.call(lambda s: s.add_device(name, group, platform))
+
+    def import_devices(self, path: Path, *, skip_bad_rows: bool) -> DeviceImportReport:
+        return self.call(lambda s: s.import_devices(path, skip_bad_rows=skip_bad_rows))
+
+    def simulate_advance(self, delta: timedelta) -> SimulationReport:
+        return self.call(lambda s: s.simulate_advance(delta))
+
     def cancel_reserve(self) -> CertView:
         return self.call(lambda s: s.cancel_reserve())
 
@@ -151,3 +186,33 @@ class Console:
         self, which: Which, fmt: ExportFormat, *, password: bytes | None, legacy: bool
     ) -> bytes:
         return self.call(lambda s: s.export(which, fmt, password=password, legacy=legacy))
+
+    # --- distribution points and connection gateways (DESIGN §7) --------------------------
+
+    def distribution_points(self) -> tuple[DistributionPointView, ...]:
+        return self.call(lambda s: s.distribution_points())
+
+    def scope_groups(self) -> tuple[ScopeGroup, ...]:
+        return self.call(lambda s: s.scope_groups())
+
+    def distribution_point_candidates(self) -> tuple[HostDevice, ...]:
+        return self.call(lambda s: s.distribution_point_candidates())
+
+    def add_distribution_point(self, device: str, scope_group_id: int) -> DistributionPointView:
+        return self.call(lambda s: s.add_distribution_point(device, scope_group_id))
+
+    def remove_distribution_point(self, device: str) -> DistributionPointView:
+        """Remove (the GUI has asked for the confirmation before calling this)."""
+        return self.call(lambda s: s.remove_distribution_point(device, confirmed=True))
+
+    def set_connection_gateway(
+        self, device: str, *, enabled: bool, agent_port: int, mobile_port: int
+    ) -> DistributionPointView:
+        return self.call(
+            lambda s: s.set_connection_gateway(
+                device, enabled=enabled, agent_port=agent_port, mobile_port=mobile_port
+            )
+        )
+
+    def reconnect_gateway(self, device: str) -> DistributionPointView:
+        return self.call(lambda s: s.reconnect_gateway(device))

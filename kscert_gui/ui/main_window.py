@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -22,6 +24,9 @@ from kscert_gui.services.server import ServerStatus
 from kscert_gui.ui import ids, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow
+
+if TYPE_CHECKING:
+    from kscert_gui.ui.devices.page import DevicesPage
 
 ORGANIZATION = "kscert_gui"
 APPLICATION = "kscert_gui"
@@ -102,6 +107,12 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.summary, 1)
         right_layout.addWidget(self.properties_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self._right_layout = right_layout
+        # Built the first time Managed devices or a group is selected (start-up stays quick).
+        self.devices_page: DevicesPage | None = None
+        self.action_group_properties = QAction("&Properties", self)
+        self.action_group_properties.setObjectName(ids.ACTION_GROUP_PROPERTIES)
+        self.action_group_properties.triggered.connect(self.open_group_properties)
 
         splitter = QSplitter()
         splitter.addWidget(self.tree)
@@ -114,6 +125,12 @@ class MainWindow(QMainWindow):
         self.valid_to_label = QLabel()
         self.valid_to_label.setObjectName(ids.STATUS_VALID_TO)
         self.valid_to_label.setAccessibleName("Main certificate valid to")
+        self.gateways_label = QLabel()
+        self.gateways_label.setObjectName(ids.STATUS_GATEWAYS)
+        self.gateways_label.setAccessibleName("Connection gateways to reconnect")
+        self.gateways_label.setWordWrap(True)
+        self.gateways_label.setStyleSheet(f"color: {text.ALERT_COLOR}; font-weight: bold")
+        self.gateways_label.hide()
         self.mode_label = QLabel()
         self.mode_label.setObjectName(ids.STATUS_MODE)
         self.mode_label.setAccessibleName("Store mode")
@@ -124,6 +141,7 @@ class MainWindow(QMainWindow):
         self.busy_bar.setTextVisible(False)
         self.busy_bar.hide()
         self.statusBar().addWidget(self.valid_to_label, 1)
+        self.statusBar().addWidget(self.gateways_label, 1)
         self.statusBar().addPermanentWidget(self.busy_bar)
         self.statusBar().addPermanentWidget(self.mode_label)
 
@@ -175,11 +193,69 @@ class MainWindow(QMainWindow):
 
     def _context_menu(self, pos: QPoint) -> None:
         item = self.tree.itemAt(pos)
-        if item is not self.server_item:
+        if item is self.server_item:
+            action = self.action_properties
+        elif item is not None and self.group_id_of(item) is not None:
+            self.tree.setCurrentItem(item)
+            action = self.action_group_properties
+        else:
             return
         menu = QMenu(self)
-        menu.addAction(self.action_properties)
+        menu.addAction(action)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    @staticmethod
+    def group_id_of(item: QTreeWidgetItem | None) -> int | None:
+        """The store id of a group node ('group:<id>'), else None."""
+        node = str(item.data(0, NODE_ROLE)) if item is not None else ""
+        return int(node.split(":", 1)[1]) if node.startswith("group:") else None
+
+    # --- Managed devices ------------------------------------------------------------------
+
+    def ensure_devices_page(self) -> DevicesPage:
+        if self.devices_page is None:
+            from kscert_gui.ui.devices.page import DevicesPage
+
+            page = DevicesPage(self.console)
+            page.sig_changed.connect(self._devices_changed)
+            self._right_layout.addWidget(page, 4)
+            self.devices_page = page
+            page.reload()
+        return self.devices_page
+
+    def open_group_properties(self) -> None:
+        gid = self.group_id_of(self.tree.currentItem())
+        if gid is None:
+            return
+        page = self.ensure_devices_page()
+        page.show_group(gid)
+        page.group_properties()
+
+    def _devices_changed(self) -> None:
+        current = self.group_id_of(self.tree.currentItem())
+        self.tree.blockSignals(True)
+        try:
+            self.devices_item.takeChildren()
+            self._fill_groups()
+            self.tree.expandAll()
+            for item in self._group_items():
+                if self.group_id_of(item) == current:
+                    self.tree.setCurrentItem(item)
+        finally:
+            self.tree.blockSignals(False)
+        self.refresh()
+        if self.properties_window is not None and self.properties_window.isVisible():
+            self.properties_window.certificates_page.refresh()
+
+    def _group_items(self) -> list[QTreeWidgetItem]:
+        out: list[QTreeWidgetItem] = []
+        stack = [self.devices_item]
+        while stack:
+            item = stack.pop()
+            out.append(item)
+            children = (item.child(i) for i in range(item.childCount()))
+            stack.extend(c for c in children if c is not None)
+        return out
 
     def context_menu_actions(self) -> list[QAction]:
         """The actions of the server node's context menu (tests, accessibility)."""
@@ -228,6 +304,11 @@ class MainWindow(QMainWindow):
             f"color: {text.ALERT_COLOR}; font-weight: bold" if expiry.alert else ""
         )
         self.valid_to_label.setProperty("alert", expiry.alert)
+        # DESIGN §7: every connection gateway that still serves an old certificate.
+        stale = [w.message for w in st.warnings if w.code == "gateway-stale"]
+        self.gateways_label.setText("\n".join(stale))
+        self.gateways_label.setToolTip("\n".join(stale))
+        self.gateways_label.setVisible(bool(stale))
         modes = []
         if st.training:
             modes.append("Training store")
@@ -268,6 +349,14 @@ class MainWindow(QMainWindow):
             ]
         self.summary.setText("\n".join(lines))
         self.properties_button.setVisible(node == ids.NODE_SERVER)
+        devices_node = node == ids.NODE_DEVICES or node.startswith("group:")
+        if devices_node:
+            page = self.ensure_devices_page()
+            page.show_group(self.group_id_of(item))
+            page.show()
+        elif self.devices_page is not None:
+            self.devices_page.hide()
+        self._right_layout.setStretchFactor(self.summary, 0 if devices_node else 1)
 
     # --- geometry -------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.errors import KscertError
+from kscert_gui.services.gateway_service import DistributionPointView
 from kscert_gui.services.server import (
     CertView,
     ImportCheck,
@@ -34,6 +35,7 @@ from kscert_gui.services.server import (
 )
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
+from kscert_gui.ui.gateways.reconnect import StaleGatewayNotice
 from kscert_gui.ui.passphrase import run_with_passphrase
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
 from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
@@ -150,6 +152,14 @@ class CertificatesPage(QWidget):
         self.view_button.setObjectName(ids.BUTTON_VIEW_CERTIFICATE)
         self.view_button.setAccessibleName("View certificate")
         self.view_button.setAutoDefault(False)
+        self.check_button = QPushButton("Chec&k")
+        self.check_button.setObjectName(ids.BUTTON_CHECK_ENDPOINT)
+        self.check_button.setAccessibleName("Check what the server endpoint serves")
+        self.check_button.setToolTip(
+            "Connect to the Administration Server's port for mobile devices with TLS and "
+            "compare the served certificate with the main certificate"
+        )
+        self.check_button.setAutoDefault(False)
         current = QFormLayout(self.current_group)
         current.addRow("Subject:", self.subject)
         current.addRow("Subject alternative names:", self.san)
@@ -160,6 +170,7 @@ class CertificatesPage(QWidget):
         current.addRow("Source:", self.source)
         view_row = QHBoxLayout()
         view_row.addWidget(self.view_button)
+        view_row.addWidget(self.check_button)
         view_row.addStretch(1)
         current.addRow(view_row)
 
@@ -188,13 +199,25 @@ class CertificatesPage(QWidget):
         self.reserve_form.addRow("Valid from:", self.reserve_from)
         self.reserve_form.addRow("Valid to:", self.reserve_to)
         self.reserve_form.addRow("Becomes main at:", self.switch_at)
-        self.reserve_form.addRow("Delivery:", self.delivery)
+        # DESIGN §6: the delivery count opens the at-risk list (and the delivery chart).
+        self.at_risk_button = QPushButton("&At-risk devices…")
+        self.at_risk_button.setObjectName(ids.BUTTON_AT_RISK)
+        self.at_risk_button.setAccessibleName("Reserve certificate delivery and at-risk devices")
+        self.at_risk_button.setAutoDefault(False)
+        self.at_risk_button.clicked.connect(self.open_delivery)
+        delivery_row = QHBoxLayout()
+        delivery_row.addWidget(self.delivery, 1)
+        delivery_row.addWidget(self.at_risk_button)
+        self.reserve_form.addRow("Delivery:", delivery_row)
         self.reserve_form.addRow(reserve_buttons)
 
         self.timeline = CertificateTimeline()
 
         self.warnings = VerdictLabels(ids.WARNINGS_LIST)
         self.warnings.setAccessibleName("Warnings")
+        # DESIGN §7: gateways that still serve an old certificate, each with Reconnect.
+        self.gateway_notice = StaleGatewayNotice(console)
+        self.gateway_notice.sig_reconnected.connect(self._gateway_reconnected)
         self.result_label = QLabel()
         self.result_label.setAccessibleName("Result")
         self.result_label.setWordWrap(True)
@@ -208,6 +231,7 @@ class CertificatesPage(QWidget):
         inner.addWidget(self.reserve_group)
         inner.addWidget(self.timeline)
         inner.addWidget(self.warnings)
+        inner.addWidget(self.gateway_notice)
         inner.addWidget(self.result_label)
         inner.addStretch(1)
         scroll = QScrollArea()
@@ -220,7 +244,8 @@ class CertificatesPage(QWidget):
 
         chain: list[QWidget] = [
             self.radio_issued, self.reissue_button, self.radio_other, self.browse_button,
-            self.view_button, self.view_reserve_button, self.cancel_reserve_button,
+            self.view_button, self.check_button, self.view_reserve_button,
+            self.cancel_reserve_button,
         ]
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
@@ -230,6 +255,7 @@ class CertificatesPage(QWidget):
         self.browse_button.clicked.connect(self.other_certificate)
         self.view_button.clicked.connect(lambda: self.view_certificate("main"))
         self.view_reserve_button.clicked.connect(lambda: self.view_certificate("reserve"))
+        self.check_button.clicked.connect(self.check_endpoint)
         self.cancel_reserve_button.clicked.connect(self.cancel_reserve)
         self.refresh()
 
@@ -297,6 +323,7 @@ class CertificatesPage(QWidget):
             for label in (self.reserve_from, self.reserve_to, self.switch_at, self.delivery):
                 label.setText("—")
         self.view_reserve_button.setEnabled(reserve is not None)
+        self.at_risk_button.setEnabled(st.devices > 0)
 
         self.timeline.set_data(
             TimelineData(
@@ -314,6 +341,7 @@ class CertificatesPage(QWidget):
                 for w in st.warnings
             ]
         )
+        self.gateway_notice.show_status(st)
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -414,6 +442,12 @@ class CertificatesPage(QWidget):
     def _cancelled(self, view: CertView) -> None:
         self._done_text("The reserve certificate is cancelled.")
 
+    def open_delivery(self) -> QWidget:
+        """The delivery count, chart and at-risk list (ui/devices/delivery.py)."""
+        from kscert_gui.ui.devices.delivery import DeliveryDialog
+
+        return DeliveryDialog.open_for(self, self.console)
+
     def view_certificate(self, which: Which) -> None:
         from kscert_gui.ui.dialogs.viewer import CertificateViewer
 
@@ -421,6 +455,15 @@ class CertificatesPage(QWidget):
             CertificateViewer.show_for(self, self.console, which)
         except KscertError as err:
             messages.show_error(self, err)
+
+    def check_endpoint(self) -> None:
+        """Check: what does the server's port for mobile devices serve (off the GUI thread)?"""
+        from kscert_gui.ui.dialogs.check import check_server
+
+        check_server(self, self.console)
+
+    def _gateway_reconnected(self, view: DistributionPointView) -> None:
+        self._done_text(f"Connection gateway {view.host} now holds the main certificate.")
 
     def _start(self, fn: Callable[[], CertView]) -> None:
         def done(view: CertView) -> None:

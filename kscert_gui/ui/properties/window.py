@@ -102,6 +102,7 @@ class PropertiesWindow(QDialog):
 
         self.sections.currentItemChanged.connect(self._on_section)
         self.certificates_page.sig_changed.connect(self._on_changed)
+        self.distribution_points_page.sig_changed.connect(self._on_points_changed)
         self.select_section(ids.SECTION_CERTIFICATES)
         self.resize(1080, 760)
 
@@ -134,4 +135,8 @@ class PropertiesWindow(QDialog):
 
     def _on_changed(self) -> None:
         self.distribution_points_page.refresh()
+        self.sig_changed.emit()
+
+    def _on_points_changed(self) -> None:
+        self.certificates_page.refresh()
         self.sig_changed.emit()

@@ -1,0 +1,861 @@
+"""Real TLS endpoints: the probe behind ``kscert check`` and the listeners of ``kscert serve``.
+
+Probe (DESIGN §9 check): connect, complete a TLS handshake without judging trust
+(the point is to see what *is* served), and report protocol, cipher and the whole
+chain the server sent; when no handshake happens, say why in words a person
+understands (refused, timeout, not TLS, a named handshake alert, ...).
+
+Serve (DESIGN §9 serve): one listening socket per endpoint — the Administration
+Server's port for mobile devices and each connection gateway's — all driven by one
+``selectors`` loop with non-blocking handshakes, so a client that connects and
+says nothing never holds anybody else up. Every endpoint owns a pre-built
+:class:`ssl.SSLContext` that each new connection is wrapped with; a context is
+replaced by a plain attribute assignment, so a change never touches connections
+in progress. Which certificate to serve comes from the store:
+
+- a refresher thread polls the store (read-only) every ``poll_interval`` seconds
+  and builds a context only when an endpoint's certificate changes (this is when
+  the private key is decrypted);
+- while a reserve is pending, the server endpoint also holds the reserve's context
+  and its switch time; each accept compares the clock with that instant, so the
+  new certificate is served from the switch second on, without a restart.
+
+Key material reaches OpenSSL without touching the disk where the platform allows
+(a Linux ``memfd``); elsewhere it goes through a 0600 file in a 0700 temporary
+directory, encrypted with a one-time password, and deleted right after loading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import logging
+import os
+import queue
+import secrets
+import selectors
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.errors import KscertError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from kscert_gui.services.endpoint_service import EndpointPlan, ServedMaterial
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 10.0
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 60.0
+MAX_CONNECTIONS = 1000
+POLL_INTERVAL = 0.5
+_READ_CHUNK = 16384
+_MAX_READS_PER_EVENT = 64
+
+# OpenSSL names a received alert "<VERSION>_ALERT_<NAME>", except for a few TLS
+# extension alerts that it names "TLSV1_<NAME>".
+_ALERT_PREFIXES = ("SSLV3_ALERT_", "TLSV1_ALERT_", "TLSV13_ALERT_", "SSL_ALERT_")
+_TLSV1_ALERTS = frozenset(
+    {
+        "UNRECOGNIZED_NAME",
+        "UNSUPPORTED_EXTENSION",
+        "CERTIFICATE_UNOBTAINABLE",
+        "BAD_CERTIFICATE_STATUS_RESPONSE",
+        "BAD_CERTIFICATE_HASH_VALUE",
+    }
+)
+
+# OpenSSL reasons meaning "the bytes that came back are not a TLS record".
+_NOT_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "PACKET_LENGTH_TOO_LONG",
+        "HTTP_REQUEST",
+        "HTTPS_PROXY_REQUEST",
+        "UNKNOWN_PROTOCOL",
+        "RECORD_LAYER_FAILURE",
+        "UNEXPECTED_RECORD",
+        "BAD_RECORD_TYPE",
+        "RECORD_LENGTH_MISMATCH",
+        "LENGTH_TOO_SHORT",
+        "BAD_PACKET_LENGTH",
+        "UNEXPECTED_MESSAGE",
+        "LENGTH_MISMATCH",
+        "BAD_PACKET",
+    }
+)
+
+
+# --- addresses ------------------------------------------------------------------------------
+
+
+def parse_endpoint(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` → (host, port).
+
+    Raises:
+        UsageError: no port, a port that is not a number in 1-65535, an empty host,
+            or an IPv6 address without brackets.
+    """
+    raw = text.strip()
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise UsageError(f"'{text}' is not HOST:PORT (an IPv6 address is written [ADDR]:PORT).")
+        port_text = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UsageError(f"'{host}' in '{text}' is not an IPv6 address.") from None
+    else:
+        host, sep, port_text = raw.rpartition(":")
+        if not sep:
+            raise UsageError(f"'{text}' is not HOST:PORT: the port is missing.")
+        if ":" in host:
+            raise UsageError(
+                f"'{text}' is ambiguous: write an IPv6 address in brackets, [ADDR]:PORT."
+            )
+    if not host:
+        raise UsageError(f"'{text}' is not HOST:PORT: the host is missing.")
+    return host, parse_port(port_text, what=f"the port in '{text}'")
+
+
+def parse_port(text: str, *, what: str = "the port") -> int:
+    """A TCP port 1-65535 given by a person.
+
+    Raises:
+        UsageError: not a whole number, or out of range.
+    """
+    try:
+        port = int(text.strip(), 10)
+    except ValueError:
+        raise UsageError(f"{what.capitalize()} '{text}' is not a number.") from None
+    if not 1 <= port <= 65535:
+        raise UsageError(f"{what.capitalize()} {port} is out of range (1-65535).")
+    return port
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+# --- probe --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What an endpoint served (``error`` None), or why no TLS session came about."""
+
+    host: str
+    port: int
+    protocol: str | None
+    cipher: str | None
+    chain: tuple[CertificateInfo, ...]
+    error: str | None
+    chain_der: tuple[bytes, ...] = field(default=(), repr=False)
+
+    @property
+    def served(self) -> bool:
+        return self.error is None
+
+    @property
+    def leaf(self) -> CertificateInfo | None:
+        return self.chain[0] if self.chain else None
+
+    def to_json(self, matches: str | None) -> dict[str, object]:
+        """The document of ``kscert check --json`` (DESIGN §9; its shape is a contract)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "protocol": self.protocol,
+            "cipher": self.cipher,
+            "chain": [c.to_json() for c in self.chain],
+            "matches": matches,
+            "error": self.error,
+        }
+
+
+def _probe_context() -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # A probe reports what is served, trusted or not: the verdict is the caller's.
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _peer_chain_der(sock: ssl.SSLSocket) -> list[bytes]:
+    """Every certificate the server sent, leaf first, as DER."""
+    getter: Any = getattr(sock, "get_unverified_chain", None)  # Python ≥ 3.13
+    if getter is None:
+        sslobj: Any = getattr(sock, "_sslobj", None)  # Python 3.10 to 3.12: same call, private
+        getter = getattr(sslobj, "get_unverified_chain", None)
+    certs: Any = getter() if getter is not None else None
+    if certs:
+        import _ssl
+
+        out: list[bytes] = []
+        for cert in certs:
+            out.append(cert if isinstance(cert, bytes) else cert.public_bytes(_ssl.ENCODING_DER))
+        return out
+    leaf = sock.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def describe_ssl_error(err: ssl.SSLError) -> str:
+    """A sentence for a failed handshake: a named alert, not TLS, or OpenSSL's reason."""
+    reason = (err.reason or "").upper()
+    if isinstance(err, ssl.SSLEOFError) or reason == "UNEXPECTED_EOF_WHILE_READING":
+        return _closed_reason()
+    alert = _alert_name(reason)
+    if alert is not None:
+        return f"handshake alert: {alert} (the server refused the TLS handshake)"
+    if reason in _NOT_TLS_REASONS:
+        return (
+            "not TLS: the server answered with data that is not a TLS handshake "
+            f"({reason.lower().replace('_', ' ')})"
+        )
+    if reason in ("UNSUPPORTED_PROTOCOL", "NO_PROTOCOLS_AVAILABLE"):
+        return "handshake failed: the server offers no protocol version in common (TLS 1.2+)"
+    if reason == "NO_SHARED_CIPHER" or reason == "NO_CIPHERS_AVAILABLE":
+        return "handshake failed: no cipher in common with the server"
+    detail = reason.lower().replace("_", " ") if reason else str(err)
+    return f"handshake failed: {detail}"
+
+
+def _alert_name(reason: str) -> str | None:
+    """The TLS alert an OpenSSL reason reports receiving ("SSLV3_ALERT_HANDSHAKE_FAILURE")."""
+    for prefix in _ALERT_PREFIXES:
+        if reason.startswith(prefix):
+            return reason[len(prefix):].lower().replace("_", " ")
+    if reason.startswith("TLSV1_") and reason[6:] in _TLSV1_ALERTS:
+        return reason[6:].lower().replace("_", " ")
+    return None
+
+
+def _closed_reason() -> str:
+    return (
+        "connection closed: the server closed the connection during the TLS handshake "
+        "(not a TLS endpoint, or it refused this client)"
+    )
+
+
+def probe(
+    host: str,
+    port: int,
+    *,
+    servername: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ProbeResult:
+    """Connect to ``host:port``, do a TLS handshake, and report what was served.
+
+    Never raises for network or TLS trouble: that is the result's ``error``.
+    ``servername`` is the SNI name; by default the host when it is a name.
+    """
+
+    def failed(reason: str) -> ProbeResult:
+        return ProbeResult(host, port, None, None, (), reason)
+
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror as err:
+        return failed(f"cannot resolve {host}: {err.strerror or err}")
+    except ConnectionRefusedError:
+        return failed(f"connection refused: nothing listens on {where}")
+    except TimeoutError:
+        return failed(f"timeout: {where} did not accept the connection within {timeout:g} s")
+    except OSError as err:
+        return failed(f"network error: {err.strerror or err}")
+    sni = servername or (None if _is_ip(host) else host)
+    try:
+        with contextlib.closing(raw):
+            raw.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                tls = _probe_context().wrap_socket(
+                    raw, server_hostname=sni, do_handshake_on_connect=False
+                )
+            except (ValueError, UnicodeError):
+                return failed(f"the server name '{servername}' cannot be sent as SNI")
+            with tls:
+                tls.do_handshake()
+                ders = _peer_chain_der(tls)
+                cipher = tls.cipher()
+                protocol = tls.version()
+    except TimeoutError:
+        return failed(
+            f"timeout: {where} accepted the connection but sent no TLS answer within "
+            f"{timeout:g} s (not a TLS endpoint?)"
+        )
+    except ssl.SSLError as err:
+        return failed(describe_ssl_error(err))
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+        return failed(_closed_reason())
+    except OSError as err:
+        return failed(f"network error: {err.strerror or err}")
+    try:
+        chain = tuple(CertificateInfo.from_x509(x509.load_der_x509_certificate(d)) for d in ders)
+    except ValueError:
+        return failed("the server sent a certificate that cannot be read")
+    if not chain:
+        return failed("the server completed the handshake without a certificate")
+    return ProbeResult(
+        host=host,
+        port=port,
+        protocol=protocol,
+        cipher=cipher[0] if cipher else None,
+        chain=chain,
+        error=None,
+        chain_der=tuple(ders),
+    )
+
+
+# --- contexts -----------------------------------------------------------------------------
+
+
+def _memfd_available() -> bool:
+    return hasattr(os, "memfd_create") and Path("/proc/self/fd").is_dir()
+
+
+@contextlib.contextmanager
+def _memory_files(cert_pem: bytes, key_pem: bytes) -> Iterator[tuple[str, str, None]]:
+    """Linux: the PEM texts as anonymous memory files, named through /proc/self/fd."""
+    fds: list[int] = []
+    try:
+        for name, data in (("kscert-chain", cert_pem), ("kscert-key", key_pem)):
+            fd = os.memfd_create(name, os.MFD_CLOEXEC)
+            fds.append(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        yield f"/proc/self/fd/{fds[0]}", f"/proc/self/fd/{fds[1]}", None
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _private_files(
+    cert_pem: bytes, key: Any
+) -> Iterator[tuple[str, str, bytes]]:
+    """Elsewhere: a 0700 directory with 0600 files, the key under a one-time password."""
+    one_time = secrets.token_hex(32).encode("ascii")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(one_time),
+    )
+    folder = tempfile.mkdtemp(prefix="kscert-tls-")  # created 0700
+    try:
+        paths = []
+        for name, data in (("chain.pem", cert_pem), ("key.pem", key_pem)):
+            path = os.path.join(folder, name)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0),
+                         0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            paths.append(path)
+        yield paths[0], paths[1], one_time
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def server_context(material: ServedMaterial, *, use_memfd: bool | None = None) -> ssl.SSLContext:
+    """A server-side TLS context serving ``material``'s certificate with its chain."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    cert_pem = b"".join(
+        c.public_bytes(serialization.Encoding.PEM)
+        for c in (material.certificate, *material.chain)
+    )
+    memfd = _memfd_available() if use_memfd is None else use_memfd
+    try:
+        if memfd:
+            key_pem = bytearray(
+                material.private_key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+            try:
+                with _memory_files(cert_pem, bytes(key_pem)) as (cert_path, key_path, _pw):
+                    ctx.load_cert_chain(cert_path, key_path)
+            finally:
+                key_pem[:] = bytes(len(key_pem))
+        else:
+            with _private_files(cert_pem, material.private_key) as (cert_path, key_path, pw):
+                ctx.load_cert_chain(cert_path, key_path, password=pw)
+    except ssl.SSLError as err:
+        # The reason names an OpenSSL check, never key material.
+        raise KscertError(
+            f"The certificate {material.sha256} cannot be served: {err.reason or err}"
+        ) from None
+    return ctx
+
+
+# --- serve --------------------------------------------------------------------------------
+
+
+class EndpointSource(Protocol):
+    """What the listeners need from the facade (read-only)."""
+
+    def endpoint_plan(self, at: datetime | None = None) -> EndpointPlan: ...
+
+    def served_material(self, cert_id: int) -> ServedMaterial: ...
+
+
+SERVER_KEY = "server"
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What one endpoint should be: port, current context, and a pending next one."""
+
+    key: str  # SERVER_KEY or "gateway:<host>"
+    label: str
+    port: int
+    sha256: str
+    context: ssl.SSLContext
+    next_sha256: str | None = None
+    next_context: ssl.SSLContext | None = None
+    next_at: datetime | None = None
+
+
+@dataclass(eq=False)
+class _Listener:
+    spec: _Spec
+    sock: socket.socket
+    sha256: str
+    context: ssl.SSLContext
+
+
+@dataclass(eq=False)
+class _Conn:
+    sock: ssl.SSLSocket
+    deadline: float
+    handshaking: bool = True
+
+
+class _Wake:
+    """Marker for the wake-up socket in the selector."""
+
+
+class TlsServer:
+    """The endpoints of ``kscert serve``. ``start()``, then ``serve_forever()`` until ``stop()``.
+
+    Args:
+        source: the facade (read-only store).
+        bind: the address every endpoint listens on.
+        server_port: the Administration Server's port for mobile devices.
+        clock: the real clock for exact switches (None for a training store, whose
+            simulation clock only moves in the store and is followed by the poll).
+        poll_interval: seconds between store polls.
+        say: where the lines for the operator go (started, switched, refused...).
+    """
+
+    def __init__(
+        self,
+        source: EndpointSource,
+        *,
+        bind: str = "127.0.0.1",
+        server_port: int = 13292,
+        clock: Callable[[], datetime] | None = None,
+        poll_interval: float = POLL_INTERVAL,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self._source = source
+        self._bind = bind
+        self._server_port = server_port
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._say = say or (lambda line: log.info("%s", line))
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, _Wake())
+        self._listeners: dict[str, _Listener] = {}
+        self._conns: set[_Conn] = set()
+        self._ready: set[_Conn] = set()
+        self._updates: queue.SimpleQueue[list[_Spec]] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._contexts: dict[int, ssl.SSLContext] = {}
+        self._refresher: threading.Thread | None = None
+        self._complained: set[tuple[str, int, str]] = set()
+        self._closed = False
+        self._next_expiry = 0.0
+
+    # --- public ---------------------------------------------------------------------------
+
+    def addresses(self) -> dict[str, tuple[str, int]]:
+        """(address, port) each endpoint listens on, by key (``server``, ``gateway:<host>``)."""
+        out: dict[str, tuple[str, int]] = {}
+        for key, lst in self._listeners.items():
+            name = lst.sock.getsockname()
+            out[key] = (str(name[0]), int(name[1]))
+        return out
+
+    def serving(self) -> dict[str, str]:
+        """SHA-256 of the certificate each endpoint serves to its next handshake."""
+        return {key: lst.sha256 for key, lst in self._listeners.items()}
+
+    def start(self) -> None:
+        """Read the store, build the contexts, listen, and start polling.
+
+        Raises:
+            NotFoundError: the store has no main certificate.
+            KscertError: the server port cannot be listened on, or a key cannot be opened.
+        """
+        specs = self._specs()
+        if not any(s.key == SERVER_KEY for s in specs):
+            raise NotFoundError(
+                "There is no main certificate to serve: reissue one or import another "
+                "certificate first."
+            )
+        self._apply(specs, initial=True)
+        self._refresher = threading.Thread(
+            target=self._poll_store, name="kscert-serve-refresh", daemon=True
+        )
+        self._refresher.start()
+
+    def stop(self) -> None:
+        """Ask the loop to end (from any thread or a signal handler)."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def serve_forever(self) -> None:
+        """Run the loop until :meth:`stop`; then close every socket."""
+        try:
+            while not self._stopping.is_set():
+                timeout = 0.0 if self._ready else self._poll_interval
+                for key, _mask in self._selector.select(timeout):
+                    data = key.data
+                    if isinstance(data, _Wake):
+                        self._drain_wake()
+                    elif isinstance(data, _Listener):
+                        self._accept(data)
+                    elif isinstance(data, _Conn):
+                        self._service(data)
+                for conn in list(self._ready):
+                    self._ready.discard(conn)
+                    if conn in self._conns:
+                        self._read(conn)
+                self._expire()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping.set()
+        for conn in list(self._conns):
+            self._drop(conn)
+        for lst in list(self._listeners.values()):
+            self._close_listener(lst)
+        self._listeners.clear()
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(self._wake_r)
+        self._wake_r.close()
+        self._wake_w.close()
+        self._selector.close()
+        if self._refresher is not None and self._refresher is not threading.current_thread():
+            self._refresher.join(timeout=5)
+
+    # --- store → specs --------------------------------------------------------------------
+
+    def _context(self, cert_id: int, cache: dict[int, ssl.SSLContext]) -> ssl.SSLContext:
+        ctx = self._contexts.get(cert_id) or cache.get(cert_id)
+        if ctx is None:
+            ctx = server_context(self._source.served_material(cert_id))
+        cache[cert_id] = ctx
+        return ctx
+
+    def _specs(self) -> list[_Spec]:
+        """The endpoints the store asks for now, with their contexts (built only when new)."""
+        plan = self._source.endpoint_plan()
+        used: dict[int, ssl.SSLContext] = {}
+        specs: list[_Spec] = []
+        if plan.server is not None:
+            s = plan.server
+            specs.append(
+                _Spec(
+                    key=SERVER_KEY,
+                    label="the Administration Server",
+                    port=self._server_port,
+                    sha256=s.sha256,
+                    context=self._context(s.cert_id, used),
+                    next_sha256=s.next_sha256,
+                    next_context=(
+                        self._context(s.next_id, used) if s.next_id is not None else None
+                    ),
+                    next_at=s.next_at,
+                )
+            )
+        for gw in plan.gateways:
+            if gw.cert is None:
+                self._complain_once(
+                    f"gateway:{gw.host}", gw.port, "none",
+                    f"Connection gateway {gw.host} holds no mobile certificate; its port "
+                    f"{gw.port} is not served.",
+                )
+                continue
+            c = gw.cert
+            specs.append(
+                _Spec(
+                    key=f"gateway:{gw.host}",
+                    label=f"connection gateway {gw.host}",
+                    port=gw.port,
+                    sha256=c.sha256,
+                    context=self._context(c.cert_id, used),
+                    next_sha256=c.next_sha256,
+                    next_context=(
+                        self._context(c.next_id, used) if c.next_id is not None else None
+                    ),
+                    next_at=c.next_at,
+                )
+            )
+        self._contexts = used
+        return specs
+
+    def _poll_store(self) -> None:
+        while not self._stopping.wait(self._poll_interval):
+            try:
+                specs = self._specs()
+            except KscertError as err:
+                self._complain_once("store", 0, err.message, f"Cannot read the store: {err}")
+                continue
+            except Exception as err:  # a poll must never end the endpoints
+                log.exception("store poll failed")
+                self._complain_once("store", 0, type(err).__name__,
+                                    f"Cannot read the store ({type(err).__name__}).")
+                continue
+            self._updates.put(specs)
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"\0")
+
+    def _complain_once(self, key: str, port: int, what: str, line: str) -> None:
+        mark = (key, port, what)
+        if mark not in self._complained:
+            self._complained.add(mark)
+            self._say(line)
+
+    # --- loop thread: listeners -----------------------------------------------------------
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while self._wake_r.recv(4096):
+                pass
+        latest: list[_Spec] | None = None
+        while True:
+            try:
+                latest = self._updates.get_nowait()
+            except queue.Empty:
+                break
+        if latest is not None:
+            self._apply(latest, initial=False)
+
+    def _apply(self, specs: list[_Spec], *, initial: bool) -> None:
+        wanted: dict[str, _Spec] = {}
+        taken: dict[int, str] = {}
+        for spec in sorted(specs, key=lambda s: s.key != SERVER_KEY):
+            owner = taken.get(spec.port)
+            if owner is not None:
+                self._complain_once(
+                    spec.key, spec.port, "conflict",
+                    f"Not serving {spec.label}: port {spec.port} is already used by "
+                    f"{wanted[owner].label}.",
+                )
+                continue
+            taken[spec.port] = spec.key
+            wanted[spec.key] = spec
+        for key in list(self._listeners):
+            lst = self._listeners[key]
+            if key not in wanted or wanted[key].port != lst.spec.port:
+                self._close_listener(lst)
+                del self._listeners[key]
+                if key not in wanted:
+                    self._say(f"Stopped serving {lst.spec.label} on port {lst.spec.port}.")
+        for key, spec in wanted.items():
+            lst_or_none = self._listeners.get(key)
+            if lst_or_none is None:
+                try:
+                    sock = self._listen(spec.port)
+                except OSError as err:
+                    reason = err.strerror or str(err)
+                    line = f"Cannot listen on {self._bind}:{spec.port} for {spec.label}: {reason}"
+                    if initial and key == SERVER_KEY:
+                        raise KscertError(line + ".") from None
+                    self._complain_once(key, spec.port, "listen", line + ".")
+                    continue
+                lst = _Listener(spec, sock, spec.sha256, spec.context)
+                self._listeners[key] = lst
+                self._selector.register(sock, selectors.EVENT_READ, lst)
+                self._promote(lst)
+                host, port = sock.getsockname()[:2]
+                self._say(
+                    f"Serving {spec.label} on {host}:{port} "
+                    f"(certificate SHA-256 {lst.sha256})."
+                )
+            else:
+                lst = lst_or_none
+                before = lst.sha256
+                lst.spec = spec
+                lst.sha256, lst.context = spec.sha256, spec.context
+                self._promote(lst)
+                if lst.sha256 != before:
+                    self._say(f"Now serving {spec.label} with certificate SHA-256 {lst.sha256}.")
+
+    def _listen(self, port: int) -> socket.socket:
+        infos = socket.getaddrinfo(self._bind, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        family, _type, _proto, _name, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(512)
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def _close_listener(self, lst: _Listener) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(lst.sock)
+        lst.sock.close()
+
+    def _promote(self, lst: _Listener) -> None:
+        """From the switch time on, the next context is the one served (no restart)."""
+        spec = lst.spec
+        if (
+            spec.next_context is None
+            or spec.next_at is None
+            or self._clock is None
+            or self._clock() < spec.next_at
+        ):
+            return
+        if lst.sha256 != spec.next_sha256:
+            lst.context = spec.next_context
+            lst.sha256 = spec.next_sha256 or lst.sha256
+            self._say(
+                f"Switch time reached: now serving {spec.label} with certificate SHA-256 "
+                f"{lst.sha256}."
+            )
+
+    # --- loop thread: connections ---------------------------------------------------------
+
+    def _accept(self, lst: _Listener) -> None:
+        for _ in range(64):
+            try:
+                raw, _addr = lst.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self._complain_once(lst.spec.key, 0, "accept",
+                                        f"Cannot accept connections: {err.strerror}.")
+                return
+            if len(self._conns) >= MAX_CONNECTIONS:
+                raw.close()
+                continue
+            self._promote(lst)
+            raw.setblocking(False)
+            with contextlib.suppress(OSError):
+                raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                tls = lst.context.wrap_socket(
+                    raw, server_side=True, do_handshake_on_connect=False
+                )
+            except (OSError, ValueError):
+                raw.close()
+                continue
+            conn = _Conn(tls, time.monotonic() + HANDSHAKE_TIMEOUT)
+            self._conns.add(conn)
+            self._selector.register(tls, selectors.EVENT_READ, conn)
+            self._handshake(conn)
+
+    def _service(self, conn: _Conn) -> None:
+        if conn.handshaking:
+            self._handshake(conn)
+        else:
+            self._read(conn)
+
+    def _want(self, conn: _Conn, events: int) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            if self._selector.get_key(conn.sock).events != events:
+                self._selector.modify(conn.sock, events, conn)
+
+    def _handshake(self, conn: _Conn) -> None:
+        try:
+            conn.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self._want(conn, selectors.EVENT_READ)
+            return
+        except ssl.SSLWantWriteError:
+            self._want(conn, selectors.EVENT_WRITE)
+            return
+        except (ssl.SSLError, OSError, ValueError):
+            self._drop(conn)
+            return
+        conn.handshaking = False
+        conn.deadline = time.monotonic() + IDLE_TIMEOUT
+        self._want(conn, selectors.EVENT_READ)
+        self._read(conn)
+
+    def _read(self, conn: _Conn) -> None:
+        """Read and discard what the client sends (the mobile protocol is not spoken here)."""
+        for _ in range(_MAX_READS_PER_EVENT):
+            try:
+                data = conn.sock.recv(_READ_CHUNK)
+            except ssl.SSLWantReadError:
+                self._want(conn, selectors.EVENT_READ)
+                return
+            except ssl.SSLWantWriteError:
+                self._want(conn, selectors.EVENT_WRITE)
+                return
+            except (ssl.SSLError, OSError, ValueError):
+                self._drop(conn)
+                return
+            if not data:
+                self._drop(conn)
+                return
+            conn.deadline = time.monotonic() + IDLE_TIMEOUT
+        self._ready.add(conn)  # more may be buffered: continue on the next turn
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + 0.5
+        for conn in [c for c in self._conns if c.deadline < now]:
+            self._drop(conn)
+
+    def _drop(self, conn: _Conn) -> None:
+        self._conns.discard(conn)
+        self._ready.discard(conn)
+        with contextlib.suppress(KeyError, ValueError):
+            self._selector.unregister(conn.sock)
+        with contextlib.suppress(OSError):
+            conn.sock.close()

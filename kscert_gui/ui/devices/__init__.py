@@ -1,0 +1,1 @@
+"""Managed devices: device list, group Properties, delivery forecast, simulation (§6)."""

@@ -1,0 +1,172 @@
+"""The reserve certificate delivery window: count, chart, and the at-risk list (DESIGN §6).
+
+Opened from the Certificates page (the delivery count) and from the device list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.services.fleet_service import DeviceTable
+from kscert_gui.ui import ids, tasks, text
+from kscert_gui.ui.console import Console
+from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
+from kscert_gui.ui.devices.table_model import DeviceTableModel
+
+ROW_HEIGHT = 22
+COLUMN_WIDTHS = (170, 240, 80, 190, 130, 360)
+
+
+def make_device_view(model: DeviceTableModel, name: str, accessible: str) -> QTableView:
+    """A QTableView set up for very long lists: fixed row heights, no content sizing."""
+    view = QTableView()
+    view.setObjectName(name)
+    view.setAccessibleName(accessible)
+    view.setModel(model)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setWordWrap(False)
+    view.setAlternatingRowColors(True)
+    vertical = view.verticalHeader()
+    vertical.setVisible(False)
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(ROW_HEIGHT)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(True)
+    for column, width in enumerate(COLUMN_WIDTHS[: model.columnCount()]):
+        view.setColumnWidth(column, width)
+    view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    return view
+
+
+def summary_text(table: DeviceTable) -> str:
+    fc = table.forecast
+    if fc is None:
+        return ("No reserve certificate is pending: there is nothing to deliver. Reissue the "
+                "certificate with a delayed activation term to start a delivery.")
+    n = fc.counts
+    total = text.thousands(fc.devices)
+    if fc.switched:
+        return (
+            f"The reserve certificate became the main certificate at "
+            f"{text.instant(fc.window.switch_at)}. {text.thousands(n['delivered'])} of {total} "
+            f"devices had received it; {text.thousands(n['lost'])} lost the connection (the "
+            "endpoint agent must be reinstalled on each)."
+        )
+    return (
+        f"{text.thousands(n['delivered'])} of {total} devices have the reserve certificate; "
+        f"{text.thousands(n['expected'])} are expected to synchronize before the switch at "
+        f"{text.instant(fc.window.switch_at)}, {text.thousands(n['at-risk'])} are at risk."
+    )
+
+
+def chart_data(table: DeviceTable) -> ChartData | None:
+    fc = table.forecast
+    if fc is None:
+        return None
+    return ChartData(tuple(table.curve()), fc.devices, table.at, fc.window.switch_at)
+
+
+class DeliveryDialog(QDialog):
+    """Delivery count, the delivery chart and the devices of one state (at risk first)."""
+
+    sig_loaded = Signal()
+
+    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.console = console
+        self.task: tasks.Task[Any] | None = None
+        self.setObjectName(ids.DELIVERY_DIALOG)
+        self.setWindowTitle("Reserve certificate delivery")
+        self.setAccessibleName("Reserve certificate delivery")
+
+        self.summary = QLabel("Loading the devices…")
+        self.summary.setObjectName(ids.LABEL_DELIVERY_SUMMARY)
+        self.summary.setAccessibleName("Delivery summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.chart = DeliveryChart()
+        self.state = QComboBox()
+        self.state.setObjectName(ids.COMBO_DELIVERY_STATE)
+        self.state.setAccessibleName("Show devices")
+        for code in DEVICE_STATES:
+            self.state.addItem(f"Devices {STATE_TEXT[code]}", code)
+        self.state.addItem("All devices", None)
+        self.state.setCurrentIndex(DEVICE_STATES.index("at-risk"))
+        self.count = QLabel()
+        self.count.setAccessibleName("Devices shown")
+        self.model = DeviceTableModel(with_reason=True, parent=self)
+        self.model.set_filter(state="at-risk")
+        self.view = make_device_view(self.model, ids.AT_RISK_TABLE, "At-risk devices")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.buttons.rejected.connect(self.reject)
+        close = self.buttons.button(QDialogButtonBox.StandardButton.Close)
+        if close is not None:
+            close.setAccessibleName("Close")
+
+        show = QLabel("&Show:")
+        show.setBuddy(self.state)
+        row = QHBoxLayout()
+        row.addWidget(show)
+        row.addWidget(self.state)
+        row.addWidget(self.count, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.chart)
+        layout.addLayout(row)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.buttons)
+
+        self.state.currentIndexChanged.connect(self._on_state)
+        self.model.sig_filtered.connect(
+            lambda n: self.count.setText(f"{text.thousands(n)} device(s)")
+        )
+        self.resize(1000, 640)
+        self.reload()
+
+    def reload(self) -> None:
+        self.task = tasks.run_in_background(self, self.console.device_table, self._loaded,
+                                            self._failed)
+
+    def _loaded(self, table: DeviceTable) -> None:
+        self.summary.setText(summary_text(table))
+        self.chart.set_data(chart_data(table))
+        if table.forecast is not None and table.forecast.switched and (
+            self.state.currentData() == "at-risk"
+        ):
+            self.state.setCurrentIndex(DEVICE_STATES.index("lost"))
+        self.model.set_table(table)
+        self.sig_loaded.emit()
+
+    def _failed(self, err: BaseException) -> None:
+        from kscert_gui.ui import messages
+
+        self.summary.setText("The devices could not be read.")
+        messages.show_error(self, err)
+
+    def _on_state(self, _index: int) -> None:
+        self.model.set_filter(state=self.state.currentData())
+
+    @classmethod
+    def open_for(cls, parent: QWidget | None, console: Console) -> DeliveryDialog:
+        dialog = cls(console, parent)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog

@@ -1,0 +1,329 @@
+"""The **Managed devices** page of the console: device list, filters, actions, simulation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.services.fleet_service import (
+    DeviceImportError,
+    DeviceImportReport,
+    DeviceTable,
+    SimulationReport,
+)
+from kscert_gui.ui import ids, messages, tasks, text
+from kscert_gui.ui.console import Console
+from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text
+from kscert_gui.ui.devices.table_model import DeviceTableModel
+
+SIM_UNITS = (("hours", 1), ("days", 24))
+MAX_SIM_HOURS = 400 * 24
+
+
+def subgroups(table: DeviceTable, group_id: int) -> set[int]:
+    """The group and every group below it."""
+    prefix = table.paths[group_id]
+    return {gid for gid, path in table.paths.items()
+            if path == prefix or path.startswith(prefix + "/")}
+
+
+class DevicesPage(QWidget):
+    """Devices of all groups (or of one group and its subgroups), filterable and sortable."""
+
+    sig_loaded = Signal()
+    #: A change was saved (device added, import, period, simulation): others refresh.
+    sig_changed = Signal()
+
+    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.console = console
+        self.task: tasks.Task[Any] | None = None
+        self.table: DeviceTable | None = None
+        self._group_id: int | None = None
+        self.setObjectName(ids.PAGE_DEVICES)
+        self.setAccessibleName("Managed devices")
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName(ids.EDIT_DEVICE_FILTER)
+        self.filter_edit.setAccessibleName("Filter by device name")
+        self.filter_edit.setPlaceholderText("Device name contains…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.group_combo = QComboBox()
+        self.group_combo.setObjectName(ids.COMBO_DEVICE_GROUP)
+        self.group_combo.setAccessibleName("Filter by group")
+        self.group_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.state_combo = QComboBox()
+        self.state_combo.setObjectName(ids.COMBO_DEVICE_STATE)
+        self.state_combo.setAccessibleName("Filter by reserve certificate state")
+        self.state_combo.addItem("All states", None)
+        for code in DEVICE_STATES:
+            self.state_combo.addItem(STATE_TEXT[code], code)
+        self.count = QLabel()
+        self.count.setObjectName(ids.LABEL_DEVICE_COUNT)
+        self.count.setAccessibleName("Devices shown")
+        self.delivery = QLabel()
+        self.delivery.setAccessibleName("Reserve certificate delivery")
+        self.delivery.setWordWrap(True)
+        self.delivery.setTextFormat(Qt.TextFormat.PlainText)
+
+        self.add_button = self._button("&Add device…", ids.BUTTON_ADD_DEVICE, "Add device")
+        self.import_button = self._button("&Import from CSV…", ids.BUTTON_IMPORT_DEVICES,
+                                          "Import devices from a CSV file")
+        self.group_button = self._button("&Group properties…", ids.BUTTON_GROUP_PROPERTIES,
+                                         "Group properties")
+        self.delivery_button = self._button("&Delivery and at-risk devices…",
+                                            ids.BUTTON_DELIVERY,
+                                            "Reserve certificate delivery and at-risk devices")
+
+        self.model = DeviceTableModel(parent=self)
+        self.view = make_device_view(self.model, ids.DEVICES_TABLE, "Devices")
+
+        # Simulation clock (training stores)
+        self.sim_group = QGroupBox("Simulation clock (training store)")
+        self.sim_group.setObjectName(ids.GROUP_SIMULATION)
+        self.sim_clock = QLabel()
+        self.sim_clock.setObjectName(ids.LABEL_SIMULATION_CLOCK)
+        self.sim_clock.setAccessibleName("Simulation clock")
+        self.sim_amount = QSpinBox()
+        self.sim_amount.setObjectName(ids.SPIN_SIMULATION)
+        self.sim_amount.setAccessibleName("Advance by")
+        self.sim_amount.setRange(1, 400)
+        self.sim_amount.setValue(1)
+        self.sim_unit = QComboBox()
+        self.sim_unit.setObjectName(ids.COMBO_SIMULATION_UNIT)
+        self.sim_unit.setAccessibleName("Unit")
+        for label, hours in SIM_UNITS:
+            self.sim_unit.addItem(label, hours)
+        self.sim_unit.setCurrentIndex(1)
+        self.sim_button = self._button("Ad&vance", ids.BUTTON_SIMULATE,
+                                       "Advance the simulation clock")
+        advance = QLabel("Advance &by:")
+        advance.setBuddy(self.sim_amount)
+        sim = QHBoxLayout(self.sim_group)
+        sim.addWidget(self.sim_clock, 1)
+        sim.addWidget(advance)
+        sim.addWidget(self.sim_amount)
+        sim.addWidget(self.sim_unit)
+        sim.addWidget(self.sim_button)
+        self.sim_group.setVisible(console.training)
+
+        filters = QHBoxLayout()
+        name_label = QLabel("&Name:")
+        name_label.setBuddy(self.filter_edit)
+        group_label = QLabel("G&roup:")
+        group_label.setBuddy(self.group_combo)
+        state_label = QLabel("&State:")
+        state_label.setBuddy(self.state_combo)
+        for widget in (name_label, self.filter_edit, group_label, self.group_combo,
+                       state_label, self.state_combo):
+            filters.addWidget(widget)
+        filters.addWidget(self.count, 1)
+        actions = QHBoxLayout()
+        for button in (self.add_button, self.import_button, self.group_button,
+                       self.delivery_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.delivery)
+        layout.addLayout(filters)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self.sim_group)
+
+        self.filter_edit.textChanged.connect(lambda t: self.model.set_filter(text=t))
+        self.group_combo.currentIndexChanged.connect(self._on_group)
+        self.state_combo.currentIndexChanged.connect(
+            lambda _i: self.model.set_filter(state=self.state_combo.currentData())
+        )
+        self.model.sig_filtered.connect(self._show_count)
+        self.add_button.clicked.connect(self.add_device)
+        self.import_button.clicked.connect(self.import_csv)
+        self.group_button.clicked.connect(self.group_properties)
+        self.delivery_button.clicked.connect(self.open_delivery)
+        self.sim_button.clicked.connect(self.simulate)
+        self._sync_buttons()
+
+    def _button(self, label: str, name: str, accessible: str) -> QPushButton:
+        button = QPushButton(label)
+        button.setObjectName(name)
+        button.setAccessibleName(accessible)
+        button.setAutoDefault(False)
+        return button
+
+    # --- loading --------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the devices and their forecast off the GUI thread."""
+        self.count.setText("Loading…")
+        self._track(tasks.run_in_background(self, self.console.device_table, self._loaded))
+
+    def _loaded(self, table: DeviceTable) -> None:
+        self.table = table
+        self._fill_groups(table)
+        self.model.set_table(table)
+        self.delivery.setText(summary_text(table))
+        if self.console.training:
+            self.sim_clock.setText(f"Now: {text.instant(table.at)}")
+        self._sync_buttons()
+        self.sig_loaded.emit()
+
+    def _fill_groups(self, table: DeviceTable) -> None:
+        self.group_combo.blockSignals(True)
+        try:
+            self.group_combo.clear()
+            self.group_combo.addItem("All groups", None)
+            for gid, path in sorted(table.paths.items(), key=lambda kv: kv[1].casefold()):
+                self.group_combo.addItem(path, gid)
+            index = self.group_combo.findData(self._group_id) if self._group_id else 0
+            self.group_combo.setCurrentIndex(max(0, index))
+        finally:
+            self.group_combo.blockSignals(False)
+        self._apply_group()
+
+    def show_group(self, group_id: int | None) -> None:
+        """Show the devices of ``group_id`` and its subgroups (None: every device)."""
+        if group_id == self._group_id and self.group_combo.count():
+            return
+        self._group_id = group_id
+        index = self.group_combo.findData(group_id) if group_id is not None else 0
+        if index >= 0 and index != self.group_combo.currentIndex():
+            self.group_combo.setCurrentIndex(index)  # → _on_group
+        else:
+            self._apply_group()
+        self._sync_buttons()
+
+    def _on_group(self, _index: int) -> None:
+        self._group_id = self.group_combo.currentData()
+        self._apply_group()
+        self._sync_buttons()
+
+    def _apply_group(self) -> None:
+        if self.table is None:
+            return
+        gid = self._group_id
+        self.model.set_filter(groups=None if gid is None or gid not in self.table.paths
+                              else subgroups(self.table, gid))
+
+    def _show_count(self, shown: int) -> None:
+        total = len(self.table) if self.table is not None else 0
+        self.count.setText(f"{text.thousands(shown)} of {text.thousands(total)} devices")
+
+    def _sync_buttons(self) -> None:
+        writable = not self.console.read_only
+        self.add_button.setEnabled(writable and self.table is not None)
+        self.import_button.setEnabled(writable)
+        self.group_button.setEnabled(self._group_id is not None)
+        busy = self.task is not None and self.task.running
+        self.sim_button.setEnabled(writable and not busy)
+
+    def _track(self, task: tasks.Task[Any]) -> None:
+        self.task = task
+        task.sig_finished.connect(lambda *_: self._sync_buttons())
+        self._sync_buttons()
+
+    # --- actions --------------------------------------------------------------------------
+
+    def _changed(self) -> None:
+        self.reload()
+        self.sig_changed.emit()
+
+    def group_properties(self) -> None:
+        from kscert_gui.ui.devices.group_properties import GroupPropertiesDialog
+
+        if self._group_id is None:
+            return
+        request = GroupPropertiesDialog.ask(self, self.console, self._group_id)
+        if request is None:
+            return
+        self._track(tasks.run_in_background(
+            self, lambda: self.console.set_group_sync(request.group_id, request.hours),
+            lambda _settings: self._changed(),
+        ))
+
+    def add_device(self) -> None:
+        from kscert_gui.ui.devices.add_device import AddDeviceDialog
+
+        if self.table is None:
+            return
+        paths = sorted(self.table.paths.values(), key=str.casefold)
+        current = self.table.paths.get(self._group_id) if self._group_id else None
+        request = AddDeviceDialog.ask(self, paths, current)
+        if request is None:
+            return
+        self._track(tasks.run_in_background(
+            self, lambda: self.console.add_device(request.name, request.group, request.platform),
+            lambda _view: self._changed(),
+        ))
+
+    def import_csv(self, path: Path | None = None) -> None:
+        if path is None:
+            chosen, _filter = QFileDialog.getOpenFileName(
+                self, "Import devices", "", "CSV files (*.csv *.txt);;All files (*)"
+            )
+            if not chosen:
+                return
+            path = Path(chosen)
+        self.start_import(path, skip_bad_rows=False)
+
+    def start_import(self, path: Path, *, skip_bad_rows: bool) -> None:
+        def failed(err: BaseException) -> None:
+            if isinstance(err, DeviceImportError) and err.report.rows and not skip_bad_rows:
+                report = err.report
+                question = (
+                    f"{text.thousands(report.error_count)} row(s) of {path.name} are bad, so "
+                    f"nothing was imported:\n\n"
+                    + "\n".join(str(e) for e in report.errors[:10])
+                    + ("\n…" if report.error_count > 10 else "")
+                    + f"\n\nImport the {text.thousands(report.rows)} good row(s) and skip the "
+                    "bad ones?"
+                )
+                if messages.confirm(self, "Import devices", question, default_no=True):
+                    self.start_import(path, skip_bad_rows=True)
+                return
+            messages.show_error(self, err)
+
+        self._track(tasks.run_in_background(
+            self, lambda: self.console.import_devices(path, skip_bad_rows=skip_bad_rows),
+            self._imported, failed,
+        ))
+
+    def _imported(self, report: DeviceImportReport) -> None:
+        self._changed()
+        lines = [f"{text.thousands(report.rows)} device(s) imported: "
+                 f"{text.thousands(report.added)} added, {text.thousands(report.updated)} "
+                 f"updated, {report.groups_created} group(s) created."]
+        if report.error_count:
+            lines.append(f"{text.thousands(report.error_count)} bad row(s) skipped:")
+            lines += [str(e) for e in report.errors[:10]]
+        messages.show_info(self, "Import devices", "\n".join(lines))
+
+    def open_delivery(self) -> DeliveryDialog:
+        return DeliveryDialog.open_for(self, self.console)
+
+    def simulate(self) -> None:
+        hours = self.sim_amount.value() * int(self.sim_unit.currentData())
+        delta = timedelta(hours=min(hours, MAX_SIM_HOURS))
+        self._track(tasks.run_in_background(
+            self, lambda: self.console.simulate_advance(delta), self._simulated,
+        ))
+
+    def _simulated(self, report: SimulationReport) -> None:
+        self._changed()
+        self.sim_clock.setText(f"Now: {text.instant(report.end)}")

@@ -1,0 +1,221 @@
+"""The device list as a QAbstractTableModel that stays quick with 100 000 devices.
+
+The model holds the facade's column-wise :class:`DeviceTable` and a list of the row
+numbers shown, in display order. Filtering and sorting rebuild that list with plain
+list operations (one key list per column, built once), so a sort is one ``list.sort``
+and the view asks ``data()`` only for the rows on screen. A QSortFilterProxyModel would
+call back into Python for every comparison, which is what makes big lists sluggish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.services.fleet_service import DeviceTable
+from kscert_gui.ui import text
+
+COLUMNS = ("Name", "Group", "Platform", "Last synchronization", "Reserve certificate")
+REASON_COLUMN = "Why"
+COL_NAME, COL_GROUP, COL_PLATFORM, COL_LAST, COL_STATE, COL_REASON = range(6)
+#: The table row of a view row, for tests and actions on the selection.
+TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+STATE_ROLE = Qt.ItemDataRole.UserRole + 2
+STATE_COLORS = {
+    "delivered": text.OK_COLOR,
+    "expected": text.NOTICE_COLOR,
+    "at-risk": text.WARNING_COLOR,
+    "lost": text.ALERT_COLOR,
+}
+_STATE_ORDER = {s: i for i, s in enumerate(DEVICE_STATES)}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def _when(value: str | None) -> str:
+    """'2026-03-01T09:30:00Z' → '2026-03-01 09:30:00 UTC' without parsing it."""
+    if not value:
+        return "never"
+    return value.replace("T", " ").rstrip("Z") + " UTC"
+
+
+class DeviceTableModel(QAbstractTableModel):
+    """Devices with their forecast state; own filter (name, groups, state) and sort."""
+
+    sig_filtered = Signal(int)  # rows shown
+
+    def __init__(self, *, with_reason: bool = False, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._table: DeviceTable | None = None
+        self._rows: list[int] = []
+        self._keys: dict[int, list[Any]] = {}
+        self._with_reason = with_reason
+        self._text = ""
+        self._groups: frozenset[int] | None = None
+        self._state: str | None = None
+        self._sort_column = COL_NAME
+        self._sort_order = Qt.SortOrder.AscendingOrder
+
+    # --- data in --------------------------------------------------------------------------
+
+    @property
+    def table(self) -> DeviceTable | None:
+        return self._table
+
+    def set_table(self, table: DeviceTable) -> None:
+        self.beginResetModel()
+        self._table = table
+        self._keys = {}
+        self._rows = self._filtered()
+        self._sort_rows()
+        self.endResetModel()
+        self.sig_filtered.emit(len(self._rows))
+
+    def set_filter(
+        self,
+        *,
+        text: str | None = None,
+        groups: Collection[int] | bool | None = False,
+        state: str | bool | None = False,
+    ) -> None:
+        """Change the filters given (``False``: keep); ``None`` clears a filter."""
+        if text is not None:
+            self._text = text.strip().casefold()
+        if groups is not False:
+            self._groups = None if groups is None or groups is True else frozenset(groups)
+        if state is not False:
+            self._state = None if state is None or state is True else str(state)
+        self.beginResetModel()
+        self._rows = self._filtered()
+        self._sort_rows()
+        self.endResetModel()
+        self.sig_filtered.emit(len(self._rows))
+
+    def _key(self, column: int) -> list[Any]:
+        keys = self._keys.get(column)
+        if keys is not None:
+            return keys
+        t = self._table
+        assert t is not None
+        if column == COL_NAME:
+            keys = [n.casefold() for n in t.names]
+        elif column == COL_GROUP:
+            paths = {gid: p.casefold() for gid, p in t.paths.items()}
+            keys = [paths[g] for g in t.group_ids]
+        elif column == COL_PLATFORM:
+            keys = list(t.platforms)
+        elif column == COL_LAST:
+            keys = [v or "" for v in t.last_sync]
+        elif column == COL_STATE:
+            states = t.forecast.states if t.forecast else (None,) * len(t)
+            keys = [_STATE_ORDER.get(s, -1) if s else -1 for s in states]
+        else:  # reason: by state, then by last synchronization
+            order = self._key(COL_STATE)
+            last = self._key(COL_LAST)
+            keys = list(zip(order, last, strict=True))
+        self._keys[column] = keys
+        return keys
+
+    def _filtered(self) -> list[int]:
+        t = self._table
+        if t is None:
+            return []
+        rows: list[int] = list(range(len(t)))
+        if self._state is not None:
+            states = t.forecast.states if t.forecast else ()
+            wanted = self._state
+            rows = [i for i in rows if states and states[i] == wanted]
+        if self._groups is not None:
+            gids, allowed = t.group_ids, self._groups
+            rows = [i for i in rows if gids[i] in allowed]
+        if self._text:
+            names, needle = self._key(COL_NAME), self._text
+            rows = [i for i in rows if needle in names[i]]
+        return rows
+
+    def _sort_rows(self) -> None:
+        if self._table is None:
+            return
+        keys = self._key(self._sort_column)
+        get: Callable[[int], Any] = keys.__getitem__
+        self._rows.sort(key=get, reverse=self._sort_order == Qt.SortOrder.DescendingOrder)
+
+    # --- Qt model -------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS) + (1 if self._with_reason else 0)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section] if section < len(COLUMNS) else REASON_COLUMN
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        t = self._table
+        if t is None or not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == COL_NAME:
+                return t.names[row]
+            if column == COL_GROUP:
+                return t.paths[t.group_ids[row]]
+            if column == COL_PLATFORM:
+                return t.platforms[row]
+            if column == COL_LAST:
+                return _when(t.last_sync[row])
+            if column == COL_STATE:
+                state = t.state(row)
+                return STATE_TEXT[state] if state else "—"
+            return t.reason(row)
+        if role == Qt.ItemDataRole.ForegroundRole and column == COL_STATE:
+            state = t.state(row)
+            return QColor(STATE_COLORS[state]) if state else None
+        if role == Qt.ItemDataRole.ToolTipRole and column in (COL_STATE, COL_REASON):
+            return t.reason(row) or None
+        if role == TABLE_ROW_ROLE:
+            return row
+        if role == STATE_ROLE:
+            return t.state(row)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._sort_column = column
+        self._sort_order = order
+        if self._table is None:
+            return
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        old = list(self._rows) if persistent else []
+        self._sort_rows()
+        if persistent:
+            # Selections and the current cell follow their devices.
+            where = {r: i for i, r in enumerate(self._rows)}
+            self.changePersistentIndexList(
+                persistent,
+                [self.index(where[old[p.row()]], p.column()) for p in persistent],
+            )
+        self.layoutChanged.emit()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def table_row(self, view_row: int) -> int:
+        return self._rows[view_row]
+
+    def visible_names(self, limit: int | None = None) -> list[str]:
+        t = self._table
+        if t is None:
+            return []
+        rows = self._rows if limit is None else self._rows[:limit]
+        return [t.names[r] for r in rows]

@@ -1,0 +1,319 @@
+"""Managed devices through the facade: groups, CSV import, forecast, simulation (DESIGN §6)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from kscert_gui.model.clock import FixedClock, iso
+from kscert_gui.model.errors import (
+    InputFileError,
+    NotFoundError,
+    RefusedError,
+    ValidationError,
+)
+from kscert_gui.model.fleet import MOBILE_PLATFORMS
+from kscert_gui.services.demo import create_demo_store
+from kscert_gui.services.fleet_service import DeviceImportError
+from kscert_gui.services.secrets import MemorySecretStore
+from kscert_gui.services.server import AdministrationServer, ReissueRequest
+
+T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+HEADER = "name,group,platform,last synchronization\n"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[AdministrationServer]:
+    secrets = MemorySecretStore()
+    create_demo_store(tmp_path / "demo", secrets, FixedClock(T0))
+    with AdministrationServer.open(tmp_path / "demo", secrets) as server:
+        yield server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[AdministrationServer]:
+    with AdministrationServer.open(tmp_path / "real", MemorySecretStore(),
+                                   clock=FixedClock(T0)) as srv:
+        srv.reissue(ReissueRequest("mdm.example.com", None), confirmed=True)
+        yield srv
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def device_count(server: AdministrationServer) -> int:
+    return int(server.store.connection.execute("SELECT COUNT(*) FROM devices").fetchone()[0])
+
+
+# --- acceptance 2: the drill on the demo store ----------------------------------------------
+
+
+def test_drill_lost_devices_are_exactly_those_that_never_synchronized(
+    demo: AdministrationServer,
+) -> None:
+    before = {v.name: v for v in demo.devices()}
+    created = demo.now()
+    demo.reissue(ReissueRequest(None, 30), confirmed=True)
+    pending = demo.status()
+    assert pending.reserve is not None and pending.delivered == 0
+    assert pending.devices == 1250
+    assert any(w.code == "devices-at-risk" for w in pending.warnings)
+
+    report = demo.simulate_advance(timedelta(days=31))
+    assert report.end == created + timedelta(days=31) == demo.now()
+    # The demo main certificate expires in 20 days: that is the switch.
+    assert report.switched_at == created + timedelta(days=20)
+
+    after = {v.name: v for v in demo.devices()}
+    mobile = {n for n, v in after.items() if v.platform in MOBILE_PLATFORMS}
+    lost = {n for n in mobile if after[n].state == "lost"}
+    never = {n for n in mobile if (last := after[n].last_sync) is None or last < created}
+    unchanged = {n for n in mobile if after[n].last_sync == before[n].last_sync}
+    assert lost == never == unchanged
+    assert 0 < len(lost) < 150
+    assert {n for n in mobile if after[n].state == "delivered"} == mobile - lost
+    # Stale devices and the deterministic offline share are among the lost.
+    assert all(after[n].state == "lost" for n in mobile if before[n].last_sync is None)
+
+    st = demo.status()
+    assert st.reserve is None and st.main is not None
+    assert st.main.info.sha256 != pending.main.info.sha256 if pending.main else True
+    assert [w for w in st.warnings if w.code == "devices-lost"]
+    actions = [e.action for e in demo.store.audit_entries()]
+    assert "simulate-advance" in actions and "switch-observed" in actions
+    assert report.newly_delivered == len(mobile) - len(lost)
+
+
+def test_simulation_moves_the_clock_by_hours_and_delivers_gradually(
+    demo: AdministrationServer,
+) -> None:
+    demo.reissue(ReissueRequest(None, 30), confirmed=True)
+    start = demo.now()
+    first = demo.simulate_advance(timedelta(hours=6))
+    assert demo.now() == start + timedelta(hours=6)
+    mid = demo.status()
+    assert 0 < first.newly_delivered == mid.delivered < 1250
+    demo.simulate_advance(timedelta(hours=18))
+    assert demo.status().delivered > mid.delivered  # the 12 h and 24 h groups catch up
+    entries = [e for e in demo.store.audit_entries() if e.action == "simulate-advance"]
+    assert [e.detail["from"] for e in entries] == [iso(start), iso(start + timedelta(hours=6))]
+
+
+def test_simulation_is_refused_on_a_real_store(server: AdministrationServer) -> None:
+    with pytest.raises(RefusedError, match="training stores only"):
+        server.simulate_advance(timedelta(days=1))
+    assert server.now() == T0
+
+
+def test_simulation_step_is_bounded(demo: AdministrationServer) -> None:
+    for bad in (timedelta(0), timedelta(hours=-1), timedelta(days=401)):
+        with pytest.raises(ValidationError):
+            demo.simulate_advance(bad)
+
+
+# --- groups and the activation-term rule ----------------------------------------------------
+
+
+def test_set_sync_changes_the_period_the_term_rule_and_the_audit(
+    demo: AdministrationServer,
+) -> None:
+    settings = demo.set_group_sync("Field staff", 720)
+    assert settings.path == "Managed devices/Field staff" and settings.effective_hours == 720
+    plan = demo.plan_reissue(ReissueRequest(None, 30))
+    errors = [i for i in plan.issues if i.severity == "error"]
+    assert len(errors) == 1 and "Managed devices/Field staff" in errors[0].message
+    entry = demo.store.audit_entries()[-1]
+    assert entry.action == "group-sync"
+    assert entry.detail["previous_hours"] == 12.0 and entry.detail["hours"] == 720
+    inherited = demo.set_group_sync("Managed devices/Field staff", None)
+    assert inherited.sync_hours is None and inherited.effective_hours == 6.0
+
+
+def test_set_sync_refuses_unknown_groups_and_bad_periods(demo: AdministrationServer) -> None:
+    with pytest.raises(NotFoundError, match=r"no group 'Nowhere'.*Head office"):
+        demo.set_group_sync("Nowhere", 4)
+    for bad in (0, -1, 721, float("nan")):
+        with pytest.raises(ValidationError):
+            demo.set_group_sync("Head office", bad)
+    assert demo.group_settings("Head office")[0].sync_hours is None
+
+
+def test_group_override_changes_the_forecast(demo: AdministrationServer) -> None:
+    demo.reissue(ReissueRequest(None, 30), confirmed=True)
+    at_risk = demo.fleet_summary().at_risk
+    demo.set_group_sync("Warehouse scanners", 1)  # devices not seen for 3 h are now at risk
+    assert demo.fleet_summary().at_risk > at_risk
+
+
+# --- devices by hand --------------------------------------------------------------------------
+
+
+def test_add_device(server: AdministrationServer) -> None:
+    with pytest.raises(NotFoundError):
+        server.add_device("phone-1", "Phones", "iOS")
+    view = server.add_device("phone-1", "Phones", "ios", T0 - timedelta(hours=1),
+                             create_group=True)
+    assert (view.group, view.platform, view.last_sync) == (
+        "Managed devices/Phones", "iOS", T0 - timedelta(hours=1))
+    with pytest.raises(RefusedError, match="already exists"):
+        server.add_device("PHONE-1", "Phones", "Android")
+    with pytest.raises(ValidationError, match="Unknown platform"):
+        server.add_device("phone-2", "Phones", "Symbian")
+    with pytest.raises(ValidationError, match="future"):
+        server.add_device("phone-2", "Phones", "Android", T0 + timedelta(days=1))
+    assert device_count(server) == 1
+    assert server.store.audit_entries()[-1].action == "device-add"
+
+
+# --- CSV import (acceptance 3) ----------------------------------------------------------------
+
+
+def test_import_iso_export_format_bom_semicolons_and_empty_lines(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    content = (
+        "\ufeffName;Group;Platform;Last synchronization\r\n"
+        "\r\n"
+        "and-1;Managed devices/Field staff/North;android;26.11.2026 08:00:00\r\n"
+        ";;;\r\n"
+        "iph-2;Head office;iOS;2026-11-26T07:30:00Z\r\n"
+        "win-3;Head office;Windows;\r\n"
+        "iph-4;;iOS;2026-11-26 06:00:00+01:00\r\n"
+    )
+    report = server.import_devices(write(tmp_path, "export.csv", content))
+    assert (report.rows, report.added, report.updated, report.error_count) == (4, 4, 0, 0)
+    assert report.groups_created == 4  # root, Field staff, North, Head office
+    got = {v.name: v for v in server.devices()}
+    assert got["and-1"].group == "Managed devices/Field staff/North"
+    assert got["and-1"].last_sync == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    assert got["iph-4"].last_sync == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+    assert got["iph-4"].group == "Managed devices"
+    assert got["win-3"].last_sync is None and got["win-3"].platform == "Windows"
+    assert server.status().devices == 3  # Windows is not a mobile device
+    entry = server.store.audit_entries()[-1]
+    assert entry.action == "devices-import" and entry.detail["added"] == 4
+
+
+def test_bad_rows_are_reported_by_line_and_nothing_is_imported(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    content = (
+        HEADER
+        + "ok-1,Phones,Android,2026-11-26T08:00:00Z\n"
+        + "bad-date,Phones,Android,31.02.2026 10:00:00\n"
+        + "\n"
+        + "bad-platform,Phones,Symbian,2026-11-26T08:00:00Z\n"
+        + "junk-date,Phones,iOS,yesterday\n"
+        + "ok-1,Phones,iOS,\n"
+        + "too,many,fields,here,x\n"
+        + ",Phones,iOS,\n"
+        + "future,Phones,iOS,2027-01-01T00:00:00Z\n"
+    )
+    path = write(tmp_path, "devices.csv", content)
+    audit_before = len(server.store.audit_entries())
+    with pytest.raises(DeviceImportError) as caught:
+        server.import_devices(path)
+    errors = {e.line: e.message for e in caught.value.report.errors}
+    assert sorted(errors) == [3, 5, 6, 7, 8, 9, 10]
+    assert "31.02.2026 10:00:00" in errors[3] and "DD.MM.YYYY" in errors[3]
+    assert "Symbian" in errors[5] and "Android" in errors[5]
+    assert "yesterday" in errors[6]
+    assert "already appears on line 2" in errors[7]
+    assert "5 field(s)" in errors[8]
+    assert "empty" in errors[9]
+    assert "future" in errors[10]
+    assert "nothing was imported" in str(caught.value)
+    assert device_count(server) == 0
+    assert len(server.store.audit_entries()) == audit_before
+    assert server.groups() == {}
+
+    report = server.import_devices(path, skip_bad_rows=True)
+    assert report.committed and report.rows == 1 and report.error_count == 7
+    assert [v.name for v in server.devices()] == ["ok-1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("device;os;when\nx;y;z\n", "line 1: the header row must name the columns"),
+        ("", "empty"),
+        ("name,group,platform,last synchronization\n".encode("utf-16"), "binary data"),
+        ("name,group,platform,last synchronization\nPhöne,G,iOS,\n".encode("latin-1"),
+         "line 2: the file is not UTF-8"),
+    ],
+)
+def test_files_that_are_not_device_lists(
+    server: AdministrationServer, tmp_path: Path, content: str | bytes, expected: str
+) -> None:
+    with pytest.raises(InputFileError, match=expected) as caught:
+        server.import_devices(write(tmp_path, "x.csv", content))
+    assert caught.value.exit_code == 2
+    assert device_count(server) == 0
+
+
+@pytest.mark.parametrize("kind", ["random", "one-line", "text-lines"])
+def test_ten_megabytes_of_junk_is_refused_quickly(
+    server: AdministrationServer, tmp_path: Path, kind: str
+) -> None:
+    size = 10 * 1024 * 1024
+    if kind == "random":
+        data = os.urandom(size)
+    elif kind == "one-line":
+        data = b"A" * size
+    else:
+        data = b"lorem ipsum dolor sit amet\n" * (size // 27)
+    path = write(tmp_path, "junk.csv", data)
+    started = time.perf_counter()
+    with pytest.raises(InputFileError, match="not a device list"):
+        server.import_devices(path)
+    assert time.perf_counter() - started < 2.0
+    assert device_count(server) == 0
+
+
+def test_missing_file_and_directory(server: AdministrationServer, tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="does not exist"):
+        server.import_devices(tmp_path / "none.csv")
+    with pytest.raises(InputFileError, match="directory"):
+        server.import_devices(tmp_path)
+
+
+def test_reimport_keeps_the_synchronization_that_delivered_the_reserve(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    server.import_devices(write(tmp_path, "a.csv", HEADER + "p-1,Phones,iOS,"
+                                + iso(T0 - timedelta(hours=1)) + "\n"))
+    server.reissue(ReissueRequest(None, 30), confirmed=True)
+    clock = FixedClock(T0 + timedelta(hours=2))
+    server._clock = clock
+    # The device synchronized after the reserve was created: it holds it.
+    server.import_devices(write(tmp_path, "b.csv", HEADER + "p-1,Phones,iOS,"
+                                + iso(T0 + timedelta(hours=1)) + "\n"))
+    assert server.fleet_summary().delivered == 1
+    # An older export imported later must not take the certificate away.
+    server.import_devices(write(tmp_path, "c.csv", HEADER + "p-1,Phones,iOS,"
+                                + iso(T0 - timedelta(days=2)) + "\n"))
+    assert [v.state for v in server.devices()] == ["delivered"]
+    assert server.status().delivered == 1
+
+
+def test_device_list_filters_by_state(demo: AdministrationServer) -> None:
+    assert all(v.state is None for v in demo.devices())  # no reserve: nothing to forecast
+    demo.reissue(ReissueRequest(None, 30), confirmed=True)
+    at_risk = demo.devices("at-risk")
+    assert at_risk and all(v.state == "at-risk" for v in at_risk)
+    with pytest.raises(ValidationError, match="Unknown device state"):
+        demo.devices("gone")
+    # What-if: a week later, without a simulated synchronization, more are at risk.
+    later = demo.devices("at-risk", at=demo.now() + timedelta(days=7))
+    assert len(later) > len(at_risk)
