@@ -386,3 +386,22 @@ def test_console_script_runs_in_a_subprocess(env_for_subprocess: dict[str, str])
         capture_output=True, text=True, env=env_for_subprocess, timeout=60,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_inspect_of_a_negative_serial_number_prints_no_library_warning(tmp_path: Path) -> None:
+    """openssl makes what cryptography only warns about; the person sees findings, not a
+    library's deprecation warning with a file path (in a child: warnings print once)."""
+    key, cert = tmp_path / "neg.key", tmp_path / "neg.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-subj", "/CN=neg.test", "-days", "30", "-set_serial", "-5"],
+        check=True, capture_output=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "kscert_gui.cli", "inspect", "--cert", str(cert)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "CN=neg.test" in done.stdout
+    assert "missing-san" in done.stdout
+    assert "Warning" not in done.stderr and "serial" not in done.stderr
