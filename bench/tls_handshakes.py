@@ -6,7 +6,8 @@ full handshake per connection, no resumption). Handshakes per second are the
 connections s_time completed divided by the wall time it ran.
 
 Usage: python bench/tls_handshakes.py [--time 5] [--rounds 2]
-Prints both rates and the ratio kscert / openssl (aim: ≥ 0.9).
+Prints both rates and the ratio kscert / openssl (aim: ≥ 0.9), then the figure as a
+``RESULT`` line for ``bench/run_all.py``.
 """
 
 from __future__ import annotations
@@ -141,6 +142,11 @@ def main() -> int:
     print(f"openssl s_server: {o:.1f} handshakes/s")
     print(f"kscert serve:     {k:.1f} handshakes/s")
     print(f"ratio kscert/openssl: {k / o:.2f} (aim: >= 0.9)")
+    # The bench/run protocol (bench/run_all.py): one machine-readable line per figure.
+    print(f"RESULT name=tls-handshakes-per-second value={k:.1f} unit=handshakes/s "
+          f"baseline={o:.1f} ratio={k / o:.2f} "
+          f"aim=ratio>=0.9 (kscert serve vs openssl s_server, same certificate, full "
+          f"handshakes from openssl s_time -new, {args.rounds} x {args.time} s each)")
     return 0
 
 

@@ -50,7 +50,7 @@ def verdict(report: CheckReport, expected_sha256: str | None = None,
             if report.matches == "main":
                 return "ok", f"The endpoint serves {label}, the main certificate."
             return "warning", (
-                f"The endpoint serves {label}, but it is not the main certificate: "
+                f"Mismatch: the endpoint serves {label}, which is not the main certificate: "
                 "reconnect the gateway."
             )
         return "warning", f"Mismatch: the endpoint does not serve {label}."

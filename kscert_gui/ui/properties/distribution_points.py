@@ -3,9 +3,11 @@
 The device list of distribution points with **Add** (the *Add distribution
 point* window), remove (disables the host as a distribution point, after a
 confirmation whose default is No), **Properties** (host Properties with the
-*Connection gateway* section) and **Reconnect** for a gateway that serves a
+*Connection gateway* section), **Check** for a connection gateway (the Check
+window on its port for mobile devices: does it serve the certificate it holds,
+and is that the main one?) and **Reconnect** for a gateway that serves a
 certificate other than the main one. The host's context menu offers the same.
-Changes run off the GUI thread; reads are a few rows and stay on it.
+Changes and TLS probes run off the GUI thread; reads are a few rows and stay on it.
 """
 
 from __future__ import annotations
@@ -83,6 +85,13 @@ class DistributionPointsPage(QWidget):
         self.properties_button = self._button(
             "&Properties", ids.BUTTON_POINT_PROPERTIES, "Properties of the selected host"
         )
+        self.check_button = self._button(
+            "&Check", ids.BUTTON_CHECK_GATEWAY, "Check the connection gateway"
+        )
+        self.check_button.setToolTip(
+            "Connect to the gateway's port for mobile devices with TLS and compare the "
+            "certificate it serves with the one it holds and with the main certificate"
+        )
         self.reconnect_button = self._button(
             "&Reconnect", ids.BUTTON_RECONNECT_GATEWAY, "Reconnect the connection gateway"
         )
@@ -91,6 +100,7 @@ class DistributionPointsPage(QWidget):
             "receives the main certificate"
         )
         self.action_properties = QAction("&Properties", self)
+        self.action_check = QAction("&Check", self)
         self.action_reconnect = QAction("&Reconnect", self)
         self.action_remove = QAction("Re&move", self)
 
@@ -103,7 +113,7 @@ class DistributionPointsPage(QWidget):
 
         buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button, self.properties_button,
-                       self.reconnect_button):
+                       self.check_button, self.reconnect_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
@@ -116,8 +126,10 @@ class DistributionPointsPage(QWidget):
         self.add_button.clicked.connect(self.add)
         self.remove_button.clicked.connect(self.remove)
         self.properties_button.clicked.connect(self.properties)
+        self.check_button.clicked.connect(self.check)
         self.reconnect_button.clicked.connect(self.reconnect)
         self.action_properties.triggered.connect(self.properties)
+        self.action_check.triggered.connect(self.check)
         self.action_reconnect.triggered.connect(self.reconnect)
         self.action_remove.triggered.connect(self.remove)
         self.table.itemSelectionChanged.connect(self._sync_buttons)
@@ -212,8 +224,12 @@ class DistributionPointsPage(QWidget):
         self.add_button.setEnabled(writable)
         self.remove_button.setEnabled(writable and point is not None)
         self.properties_button.setEnabled(point is not None)
+        # A probe only reads: it stays available on a read-only store and while a
+        # change is running.
+        self.check_button.setEnabled(point is not None and point.gateway)
         self.reconnect_button.setEnabled(writable and point is not None and point.stale)
         self.action_properties.setEnabled(self.properties_button.isEnabled())
+        self.action_check.setEnabled(self.check_button.isEnabled())
         self.action_reconnect.setEnabled(self.reconnect_button.isEnabled())
         self.action_remove.setEnabled(self.remove_button.isEnabled())
 
@@ -224,6 +240,7 @@ class DistributionPointsPage(QWidget):
         self.table.selectRow(item.row())
         menu = QMenu(self)
         menu.addAction(self.action_properties)
+        menu.addAction(self.action_check)
         menu.addAction(self.action_reconnect)
         menu.addSeparator()
         menu.addAction(self.action_remove)
@@ -231,7 +248,8 @@ class DistributionPointsPage(QWidget):
 
     def context_menu_actions(self) -> list[QAction]:
         """The actions of a host's context menu (tests, accessibility)."""
-        return [self.action_properties, self.action_reconnect, self.action_remove]
+        return [self.action_properties, self.action_check, self.action_reconnect,
+                self.action_remove]
 
     # --- actions --------------------------------------------------------------------------
 
@@ -285,6 +303,17 @@ class DistributionPointsPage(QWidget):
             ),
             settings.host,
         )
+
+    def check(self) -> None:
+        """The Check window for the selected connection gateway (its port for mobile
+        devices), judged against the certificate the gateway holds.
+        """
+        from kscert_gui.ui.dialogs.check import check_gateway
+
+        point = self.selected_point()
+        if point is None or not point.gateway:
+            return
+        check_gateway(self, self.console, point.host, point.mobile_port, point.sha256)
 
     def reconnect(self) -> None:
         from kscert_gui.ui.gateways import reconnect as reconnect_flow
