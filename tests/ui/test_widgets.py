@@ -31,6 +31,7 @@ from kscert_gui.ui.dialogs.export import ExportDialog, ExportRequest
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 from kscert_gui.ui.dialogs.reissue import ReissueDialog
 from kscert_gui.ui.dialogs.viewer import CertificateViewer, chain_order
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
 
 # --- viewer and export ------------------------------------------------------------------------
@@ -385,3 +386,54 @@ def test_first_certificate_of_an_empty_store(qtbot: QtBot, tmp_path: Path,
     assert st.main is not None and st.main.address == "first.example.com"
     assert page.result_label.text().endswith("Administration Server certificate.")
     assert page.view_button.isEnabled()
+
+
+# --- the OK/Cancel windows ------------------------------------------------------------------
+
+
+class _Answer(RequestDialog[str]):
+    """A window whose OK answers with the text typed (the shape of every request window)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.edit = QLineEdit()
+        self._make_buttons()
+
+    def accept(self) -> None:
+        if not self.edit.text():
+            return  # nothing typed: OK does nothing, as in the real windows
+        self._result = self.edit.text()
+        super().accept()
+
+
+def test_request_dialog_answers_on_ok_only(qtbot: QtBot) -> None:
+    window = _Answer()
+    qtbot.addWidget(window)
+    assert window.buttons.objectName() == ids.DIALOG_BUTTONS
+    assert (window.ok_button.accessibleName(), window.cancel_button.accessibleName()) == (
+        "OK", "Cancel",
+    )
+    window.ok_button.click()  # refused by accept(): still open, no answer
+    assert window.result_value() is None
+    window.edit.setText("typed")
+    window.ok_button.click()
+    assert window.result_value() == "typed"
+
+    again = _Answer()
+    qtbot.addWidget(again)
+    again.edit.setText("typed")
+    again._result = "stale"  # an answer left from an earlier OK must not survive Cancel
+    again.cancel_button.click()
+    assert again.result_value() is None
+
+
+def test_request_dialog_run_answers_and_deletes_itself(qtbot: QtBot) -> None:
+    window = _Answer()
+    window.edit.setText("from run")
+    destroyed: list[bool] = []
+    window.destroyed.connect(lambda *_: destroyed.append(True))
+    driver = ModalDriver(_Answer, lambda w: w.ok_button.click())
+    answer = window.run()
+    driver.check()
+    assert answer == "from run"
+    qtbot.waitUntil(lambda: bool(destroyed), timeout=5000)

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -17,6 +15,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.fleet import PLATFORMS
 from kscert_gui.services.device_csv import check_name
 from kscert_gui.ui import ids, text
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 
 @dataclass(frozen=True)
@@ -26,11 +25,10 @@ class AddDeviceRequest:
     platform: str
 
 
-class AddDeviceDialog(QDialog):
+class AddDeviceDialog(RequestDialog[AddDeviceRequest]):
     def __init__(self, group_paths: list[str], current: str | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._result: AddDeviceRequest | None = None
         self.setObjectName(ids.ADD_DEVICE_DIALOG)
         self.setWindowTitle("Add device")
         self.setAccessibleName("Add device")
@@ -52,12 +50,7 @@ class AddDeviceDialog(QDialog):
         self.error.setObjectName(ids.LABEL_ADD_DEVICE_ERROR)
         self.error.setAccessibleName("Error")
         self.error.setStyleSheet(f"color: {text.ALERT_COLOR}")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
         form = QFormLayout(self)
         for caption, widget in (("&Name:", self.name), ("&Group:", self.group),
                                 ("&Platform:", self.platform)):
@@ -71,25 +64,18 @@ class AddDeviceDialog(QDialog):
 
     def _validate(self) -> None:
         problem = check_name(self.name.text().strip()) if self.group.count() else "no group"
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok is not None:
-            ok.setEnabled(problem is None)
+        self.ok_button.setEnabled(problem is None)
         self.error.setText("" if problem is None or not self.name.text() else problem)
 
-    def _accept(self) -> None:
+    def accept(self) -> None:
         if check_name(self.name.text().strip()) is not None or not self.group.count():
             return
         self._result = AddDeviceRequest(
             self.name.text().strip(), self.group.currentText(), self.platform.currentText()
         )
-        self.accept()
-
-    def result_value(self) -> AddDeviceRequest | None:
-        return self._result
+        super().accept()
 
     @classmethod
     def ask(cls, parent: QWidget | None, group_paths: list[str],
             current: str | None = None) -> AddDeviceRequest | None:
-        dialog = cls(group_paths, current, parent)
-        dialog.exec()
-        return dialog.result_value()
+        return cls(group_paths, current, parent).run()

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -25,6 +23,7 @@ from kscert_gui.model.fleet import MAX_SYNC_HOURS, MIN_SYNC_HOURS, check_sync_ho
 from kscert_gui.services.fleet_service import GroupSettings
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 GENERAL = "General"
 SYNC_SETTINGS = "Synchronization settings"
@@ -44,13 +43,12 @@ def hours_text(hours: float) -> str:
     return f"{hours:g} hour" + ("" if hours == 1 else "s")
 
 
-class GroupPropertiesDialog(QDialog):
+class GroupPropertiesDialog(RequestDialog[GroupSyncRequest]):
     """Sections: General, Synchronization settings. OK returns a :class:`GroupSyncRequest`."""
 
     def __init__(self, settings: GroupSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self._result: GroupSyncRequest | None = None
         self.setObjectName(ids.GROUP_PROPERTIES_DIALOG)
         self.setWindowTitle(f"Properties: {settings.name}")
         self.setAccessibleName(f"Properties of group {settings.name}")
@@ -124,17 +122,8 @@ class GroupPropertiesDialog(QDialog):
         self.pages.addWidget(sync)
         self.sync_page = sync
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
+        self._make_buttons()
         self.buttons.setObjectName(ids.GROUP_PROPERTIES_BUTTONS)
-        self.buttons.accepted.connect(self._accept)
-        self.buttons.rejected.connect(self.reject)
-        for which, name in ((QDialogButtonBox.StandardButton.Ok, "OK"),
-                            (QDialogButtonBox.StandardButton.Cancel, "Cancel")):
-            button = self.buttons.button(which)
-            if button is not None:
-                button.setAccessibleName(name)
 
         body = QHBoxLayout()
         body.addWidget(self.sections)
@@ -153,12 +142,6 @@ class GroupPropertiesDialog(QDialog):
         self.sections.setCurrentRow(1)
         self._validate()
         self.resize(640, 360)
-
-    @property
-    def ok_button(self) -> QWidget:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
 
     def _hours(self) -> float | None:
         """The chosen period (None: inherit); KscertError if the value is not allowed."""
@@ -184,25 +167,20 @@ class GroupPropertiesDialog(QDialog):
             + f" Not seen for more than {hours_text(effective * 3)}: at risk."
         )
 
-    def _accept(self) -> None:
+    def accept(self) -> None:
         try:
             hours = self._hours()
         except KscertError:
             return
         self._result = GroupSyncRequest(self.settings.id, hours)
-        self.accept()
-
-    def result_value(self) -> GroupSyncRequest | None:
-        return self._result
+        super().accept()
 
     @classmethod
     def ask(cls, parent: QWidget | None, console: Console, group_id: int) -> (
         GroupSyncRequest | None
     ):
         settings = console.group_settings(group_id)[0]
-        dialog = cls(settings, parent)
-        dialog.exec()
-        return dialog.result_value()
+        return cls(settings, parent).run()
 
 
 __all__ = ["MIN_SYNC_HOURS", "GroupPropertiesDialog", "GroupSyncRequest"]

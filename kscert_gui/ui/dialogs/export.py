@@ -9,13 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
-    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -24,6 +21,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.services.server import ExportFormat
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.widgets.file_field import FileField
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 SUFFIXES: dict[str, str] = {"pem": ".pem", "der": ".cer", "p12": ".p12"}
 FILTERS: dict[str, str] = {
@@ -43,14 +41,13 @@ class ExportRequest:
     password: bytes | None = field(default=None, repr=False)
 
 
-class ExportDialog(QDialog):
+class ExportDialog(RequestDialog[ExportRequest]):
     """Format choice, PKCS #12 encryption and password (typed twice), target file."""
 
     def __init__(
         self, parent: QWidget | None = None, *, key_available: bool, default_name: str
     ) -> None:
         super().__init__(parent)
-        self._result: ExportRequest | None = None
         self._default_name = default_name
         self.setObjectName(ids.EXPORT_DIALOG)
         self.setWindowTitle("Export certificate")
@@ -101,12 +98,7 @@ class ExportDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {text.ALERT_COLOR}")
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
 
         layout = QVBoxLayout(self)
         layout.addWidget(group)
@@ -137,12 +129,6 @@ class ExportDialog(QDialog):
         label = QLabel(caption)
         label.setBuddy(widget)
         form.addRow(label, widget)
-
-    @property
-    def ok_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
 
     def fmt(self) -> ExportFormat:
         if self.p12.isChecked():
@@ -177,9 +163,6 @@ class ExportDialog(QDialog):
                 return "The two passwords do not match."
         return None
 
-    def result_value(self) -> ExportRequest | None:
-        return self._result
-
     def accept(self) -> None:
         if self._problem() is not None:
             return
@@ -198,9 +181,4 @@ class ExportDialog(QDialog):
     def ask(
         cls, parent: QWidget | None, *, key_available: bool, default_name: str
     ) -> ExportRequest | None:
-        dialog = cls(parent, key_available=key_available, default_name=default_name)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(parent, key_available=key_available, default_name=default_name).run()

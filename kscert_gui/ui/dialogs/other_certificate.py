@@ -17,12 +17,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -34,6 +31,7 @@ from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.file_field import FileField
 from kscert_gui.ui.widgets.issues import FindingsTable, Verdict
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 from kscert_gui.ui.widgets.term import ActivationTermGroup
 
 PKCS12_LABEL = "PKCS #12 container"
@@ -49,7 +47,7 @@ def _password(edit: QLineEdit) -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
-class OtherCertificateDialog(QDialog):
+class OtherCertificateDialog(RequestDialog[ImportRequest]):
     """Certificate type, files, passwords, activation term and the live requirements check."""
 
     #: Emitted on the GUI thread each time a check result (or failure) has been shown.
@@ -60,7 +58,6 @@ class OtherCertificateDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._console = as_console(console)
-        self._result: ImportRequest | None = None
         self._check: ImportCheck | None = None
         self._checked_generation = -1
         self._generation = 0
@@ -130,14 +127,7 @@ class OtherCertificateDialog(QDialog):
         self.acknowledge.setAccessibleName("Acknowledge the warnings")
         self.acknowledge.hide()
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.ok_button.setAccessibleName("OK")
-        self.cancel_button.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
 
         layout = QVBoxLayout(self)
         layout.addLayout(type_form)
@@ -206,18 +196,6 @@ class OtherCertificateDialog(QDialog):
     # --- API ------------------------------------------------------------------------------
 
     @property
-    def ok_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
-
-    @property
-    def cancel_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        assert button is not None
-        return button
-
-    @property
     def check(self) -> ImportCheck | None:
         """The result of the last finished check for the current inputs."""
         return self._check if self._checked_generation == self._generation else None
@@ -249,19 +227,11 @@ class OtherCertificateDialog(QDialog):
             password=_password(self.key_password),
         )
 
-    def result_value(self) -> ImportRequest | None:
-        return self._result
-
     @classmethod
     def ask(
         cls, parent: QWidget | None, console: Console | AdministrationServer
     ) -> ImportRequest | None:
-        dialog = cls(console, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(console, parent).run()
 
     def accept(self) -> None:
         if not self._acceptable():
@@ -270,7 +240,6 @@ class OtherCertificateDialog(QDialog):
         super().accept()
 
     def reject(self) -> None:
-        self._result = None
         self._debounce.stop()
         super().reject()
 

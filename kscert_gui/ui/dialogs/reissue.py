@@ -9,14 +9,11 @@ from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QLabel,
     QLineEdit,
-    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -27,6 +24,7 @@ from kscert_gui.services.server import AdministrationServer, ReissuePlan, Reissu
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 from kscert_gui.ui.widgets.term import ActivationTermGroup
 
 KEY_SIZES = (2048, 3072, 4096)
@@ -36,7 +34,7 @@ KEY_SIZES = (2048, 3072, 4096)
 ADDRESS_SYNTAX = r"[\w.\-:\[\]%]*"
 
 
-class ReissueDialog(QDialog):
+class ReissueDialog(RequestDialog[ReissueRequest]):
     """Connection address + Activation term; live validation through ``plan_reissue``."""
 
     def __init__(
@@ -44,7 +42,6 @@ class ReissueDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._console = as_console(console)
-        self._result: ReissueRequest | None = None
         self._plan: ReissuePlan | None = None
         self.setObjectName(ids.REISSUE_DIALOG)
         self.setWindowTitle("Reissue certificate")
@@ -113,14 +110,7 @@ class ReissueDialog(QDialog):
         self.switch_note.setAccessibleName("Switch time")
         self.switch_note.hide()
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.ok_button.setAccessibleName("OK")
-        self.cancel_button.setAccessibleName("Cancel")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.address_group)
@@ -148,18 +138,6 @@ class ReissueDialog(QDialog):
     # --- API ------------------------------------------------------------------------------
 
     @property
-    def ok_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
-
-    @property
-    def cancel_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        assert button is not None
-        return button
-
-    @property
     def plan(self) -> ReissuePlan | None:
         """The last successful validation (None while the input is not acceptable)."""
         return self._plan
@@ -173,29 +151,17 @@ class ReissueDialog(QDialog):
             key_size=int(bits) if bits is not None else 2048,
         )
 
-    def result_value(self) -> ReissueRequest | None:
-        return self._result
-
     @classmethod
     def ask(
         cls, parent: QWidget | None, console: Console | AdministrationServer
     ) -> ReissueRequest | None:
-        dialog = cls(console, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(console, parent).run()
 
     def accept(self) -> None:
         if not self._validate():
             return
         self._result = self.request()
         super().accept()
-
-    def reject(self) -> None:
-        self._result = None
-        super().reject()
 
     # --- validation -----------------------------------------------------------------------
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -28,6 +26,7 @@ from kscert_gui.services.gateway_service import HostDevice, ScopeGroup
 from kscert_gui.ui import ids, messages, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways.pickers import DevicePickerDialog, GroupPickerDialog
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 DEVICE_LABEL = "Device to act as a distribution point"
 SCOPE_LABEL = "Distribution point scope"
@@ -43,13 +42,12 @@ class AddPointRequest:
     scope: str
 
 
-class AddDistributionPointDialog(QDialog):
+class AddDistributionPointDialog(RequestDialog[AddPointRequest]):
     def __init__(self, console: Console, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._console = console
         self._device: HostDevice | None = None
         self._scope: ScopeGroup | None = None
-        self._result: AddPointRequest | None = None
         self.setObjectName(ids.ADD_POINT_DIALOG)
         self.setWindowTitle("Add distribution point")
         self.setAccessibleName("Add distribution point")
@@ -104,13 +102,7 @@ class AddDistributionPointDialog(QDialog):
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {text.ALERT_COLOR}")
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.ok_button.setAccessibleName("OK")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -123,12 +115,6 @@ class AddDistributionPointDialog(QDialog):
         self.select_scope_button.clicked.connect(self.select_scope)
         self.setMinimumWidth(560)
         self._validate()
-
-    @property
-    def ok_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
 
     # --- the two Select buttons -----------------------------------------------------------
 
@@ -192,14 +178,6 @@ class AddDistributionPointDialog(QDialog):
         self._result = AddPointRequest(self._device.name, self._scope.id, self._scope.path)
         super().accept()
 
-    def result_value(self) -> AddPointRequest | None:
-        return self._result
-
     @classmethod
     def ask(cls, parent: QWidget | None, console: Console) -> AddPointRequest | None:
-        dialog = cls(console, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(console, parent).run()

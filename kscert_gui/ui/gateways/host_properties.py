@@ -19,8 +19,6 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -38,6 +36,7 @@ from kscert_gui.services.gateway_service import DistributionPointView
 from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways import reconnect as reconnect_flow
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 GENERAL = "General"
 CONNECTION_GATEWAY = "Connection gateway"
@@ -62,14 +61,13 @@ def _value(accessible: str) -> QLabel:
     return label
 
 
-class HostPropertiesDialog(QDialog):
+class HostPropertiesDialog(RequestDialog[GatewaySettings]):
     def __init__(
         self, console: Console, view: DistributionPointView, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self._console = console
         self.view = view
-        self._result: GatewaySettings | None = None
         self.task: tasks.Task[Any] | None = None
         self.setObjectName(ids.HOST_PROPERTIES)
         self.setWindowTitle(f"Properties: {view.host}")
@@ -143,13 +141,7 @@ class HostPropertiesDialog(QDialog):
         self.pages.addWidget(self.general_page)
         self.pages.addWidget(self.gateway_page)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.ok_button.setAccessibleName("OK")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
 
         body = QHBoxLayout()
         body.addWidget(self.sections)
@@ -174,12 +166,6 @@ class HostPropertiesDialog(QDialog):
         self.setMinimumWidth(640)
         self._show_held(view)
         self._validate()
-
-    @property
-    def ok_button(self) -> QPushButton:
-        button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert button is not None
-        return button
 
     def select_section(self, label: str) -> None:
         """Select a section of the Sections pane by its label."""
@@ -217,13 +203,6 @@ class HostPropertiesDialog(QDialog):
         self._result = self.settings()
         super().accept()
 
-    def reject(self) -> None:
-        self._result = None
-        super().reject()
-
-    def result_value(self) -> GatewaySettings | None:
-        return self._result
-
     # --- held certificate and Reconnect ---------------------------------------------------
 
     def _show_held(self, view: DistributionPointView) -> None:
@@ -241,9 +220,4 @@ class HostPropertiesDialog(QDialog):
     def ask(
         cls, parent: QWidget | None, console: Console, view: DistributionPointView
     ) -> GatewaySettings | None:
-        dialog = cls(console, view, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(console, view, parent).run()

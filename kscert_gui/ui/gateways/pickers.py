@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QDialog,
-    QDialogButtonBox,
     QLabel,
-    QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -19,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.services.gateway_service import HostDevice, ScopeGroup
 from kscert_gui.ui import ids, resources
+from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 #: Item data: ("group", ScopeGroup) or ("device", HostDevice).
 ITEM_ROLE = Qt.ItemDataRole.UserRole
@@ -49,14 +48,13 @@ def fill_group_tree(tree: QTreeWidget, groups: Sequence[ScopeGroup]) -> dict[int
     return items
 
 
-def _ok_button(buttons: QDialogButtonBox) -> QPushButton:
-    button = buttons.button(QDialogButtonBox.StandardButton.Ok)
-    assert button is not None
-    return button
+T = TypeVar("T")
 
 
-class _PickerDialog(QDialog):
-    """A tree, a hint and OK / Cancel; subclasses say which items may be chosen."""
+class _PickerDialog(RequestDialog[T]):
+    """A tree, a hint and OK / Cancel; subclasses say which items may be chosen. The
+    answer is the value of the chosen item (its ``ITEM_ROLE`` data).
+    """
 
     def __init__(self, title: str, hint: str, name: str, tree_name: str,
                  parent: QWidget | None) -> None:
@@ -70,13 +68,7 @@ class _PickerDialog(QDialog):
         self.tree.setObjectName(tree_name)
         self.tree.setAccessibleName(title)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.setObjectName(ids.DIALOG_BUTTONS)
-        self.ok_button.setAccessibleName("OK")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._make_buttons()
         layout = QVBoxLayout(self)
         layout.addWidget(self.hint)
         layout.addWidget(self.tree, 1)
@@ -84,10 +76,6 @@ class _PickerDialog(QDialog):
         self.tree.currentItemChanged.connect(lambda *_: self._sync())
         self.tree.itemDoubleClicked.connect(self._on_double_click)
         self.resize(460, 420)
-
-    @property
-    def ok_button(self) -> QPushButton:
-        return _ok_button(self.buttons)
 
     def _choosable(self, item: QTreeWidgetItem | None) -> bool:
         raise NotImplementedError
@@ -101,8 +89,10 @@ class _PickerDialog(QDialog):
             self.accept()
 
     def accept(self) -> None:
-        if not self._choosable(self.tree.currentItem()):
+        item = self.tree.currentItem()
+        if item is None or not self._choosable(item):
             return
+        self._result = item.data(0, ITEM_ROLE)[1]
         super().accept()
 
     def find_item(self, text: str) -> QTreeWidgetItem:
@@ -113,7 +103,7 @@ class _PickerDialog(QDialog):
         return found[0]
 
 
-class DevicePickerDialog(_PickerDialog):
+class DevicePickerDialog(_PickerDialog[HostDevice]):
     """**Add device from group**: the hosts (Windows, Linux, macOS) under each group."""
 
     def __init__(
@@ -130,7 +120,6 @@ class DevicePickerDialog(_PickerDialog):
             ids.DEVICE_PICKER_TREE,
             parent,
         )
-        self._result: HostDevice | None = None
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Device", "Platform"])
         group_items = fill_group_tree(self.tree, groups)
@@ -156,15 +145,6 @@ class DevicePickerDialog(_PickerDialog):
         kind, _value = item.data(0, ITEM_ROLE)
         return bool(kind == "device")
 
-    def accept(self) -> None:
-        item = self.tree.currentItem()
-        if item is not None and self._choosable(item):
-            self._result = item.data(0, ITEM_ROLE)[1]
-        super().accept()
-
-    def result_value(self) -> HostDevice | None:
-        return self._result if self.result() == QDialog.DialogCode.Accepted else None
-
     @classmethod
     def ask(
         cls,
@@ -172,15 +152,10 @@ class DevicePickerDialog(_PickerDialog):
         groups: Sequence[ScopeGroup],
         devices: Sequence[HostDevice],
     ) -> HostDevice | None:
-        dialog = cls(groups, devices, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(groups, devices, parent).run()
 
 
-class GroupPickerDialog(_PickerDialog):
+class GroupPickerDialog(_PickerDialog[ScopeGroup]):
     """**Distribution point scope**: pick a group."""
 
     def __init__(
@@ -196,7 +171,6 @@ class GroupPickerDialog(_PickerDialog):
             ids.GROUP_PICKER_TREE,
             parent,
         )
-        self._result: ScopeGroup | None = None
         self.tree.setHeaderLabels(["Group"])
         items = fill_group_tree(self.tree, groups)
         self.tree.expandAll()
@@ -207,22 +181,8 @@ class GroupPickerDialog(_PickerDialog):
     def _choosable(self, item: QTreeWidgetItem | None) -> bool:
         return item is not None and item.data(0, ITEM_ROLE)[0] == "group"
 
-    def accept(self) -> None:
-        item = self.tree.currentItem()
-        if item is not None and self._choosable(item):
-            self._result = item.data(0, ITEM_ROLE)[1]
-        super().accept()
-
-    def result_value(self) -> ScopeGroup | None:
-        return self._result if self.result() == QDialog.DialogCode.Accepted else None
-
     @classmethod
     def ask(
         cls, parent: QWidget | None, groups: Sequence[ScopeGroup], current: int | None = None
     ) -> ScopeGroup | None:
-        dialog = cls(groups, current, parent)
-        try:
-            dialog.exec()
-            return dialog.result_value()
-        finally:
-            dialog.deleteLater()
+        return cls(groups, current, parent).run()
