@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from kscert_gui.model import crypto
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import NotFoundError, SecretStoreError, WrongPasswordError
-from kscert_gui.model.schedule import SlotRecord, effective_state
-from kscert_gui.services.base import ServerBase
+from kscert_gui.services.base import ServerBase, state_of
 
 if TYPE_CHECKING:
     from kscert_gui.services import tls
@@ -110,18 +109,7 @@ class EndpointOps(ServerBase):
         """
         when = ensure_utc(at) if at is not None else self.now()
         rows = self.store.list_certificates()
-        slots = [
-            SlotRecord(
-                id=r.id,
-                created_at=r.created_at,
-                term_days=r.term_days,
-                not_before=r.not_before,
-                not_after=r.not_after,
-                cancelled_at=r.ended_at if r.state == "cancelled" else None,
-            )
-            for r in rows
-        ]
-        eff = effective_state(slots, when)
+        eff = state_of(rows, when)
         sha = {r.id: r.sha256 for r in rows}
         server: EndpointCert | None = None
         if eff.main_id is not None:

@@ -30,8 +30,8 @@ from kscert_gui.model.errors import (
     ValidationError,
 )
 from kscert_gui.model.fleet import HOST_PLATFORMS, Group, group_path
-from kscert_gui.model.schedule import EffectiveState, SlotRecord, effective_state
-from kscert_gui.services.base import ServerBase
+from kscert_gui.model.schedule import EffectiveState
+from kscert_gui.services.base import ServerBase, state_of
 
 if TYPE_CHECKING:
     from kscert_gui.services.store import CertificateRow
@@ -489,13 +489,13 @@ class GatewayOps(ServerBase):
     def _dp_observe(self, conn: sqlite3.Connection, at: datetime) -> EffectiveState:
         """The effective state now; a switch seen for the first time is recorded first."""
         rows = self.store.list_certificates(conn)
-        eff = effective_state([_slot(r) for r in rows], at)
+        eff = state_of(rows, at)
         self._record_switches_in(conn, rows, eff)
         return eff
 
     def _dp_main_at(self, at: datetime) -> int | None:
         rows = self.store.list_certificates()
-        return effective_state([_slot(r) for r in rows], at).main_id
+        return state_of(rows, at).main_id
 
     @staticmethod
     def _dp_device(conn: sqlite3.Connection, device: str) -> tuple[int, str, str]:
@@ -599,13 +599,3 @@ class GatewayOps(ServerBase):
                 )
         return out
 
-
-def _slot(row: CertificateRow) -> SlotRecord:
-    return SlotRecord(
-        id=row.id,
-        created_at=row.created_at,
-        term_days=row.term_days,
-        not_before=row.not_before,
-        not_after=row.not_after,
-        cancelled_at=row.ended_at if row.state == "cancelled" else None,
-    )

@@ -37,10 +37,10 @@ from kscert_gui.model.schedule import (
     SyncPeriod,
     TermIssue,
     check_term,
-    effective_state,
     switch_time,
 )
 from kscert_gui.services import inputs
+from kscert_gui.services.base import slot_record, state_of
 from kscert_gui.services.endpoint_service import EndpointOps
 from kscert_gui.services.fleet_service import FleetOps
 from kscert_gui.services.gateway_service import GatewayOps
@@ -299,19 +299,8 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
     def _rows(self) -> list[CertificateRow]:
         return self.store.list_certificates()
 
-    @staticmethod
-    def _slot(row: CertificateRow) -> SlotRecord:
-        return SlotRecord(
-            id=row.id,
-            created_at=row.created_at,
-            term_days=row.term_days,
-            not_before=row.not_before,
-            not_after=row.not_after,
-            cancelled_at=row.ended_at if row.state == "cancelled" else None,
-        )
-
     def _state(self, rows: Sequence[CertificateRow], at: datetime) -> EffectiveState:
-        return effective_state([self._slot(r) for r in rows], at)
+        return state_of(rows, at)
 
     @staticmethod
     def _view(row: CertificateRow, state: str) -> CertView:
@@ -526,7 +515,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
     ):
         if term_days is None or eff.main_id is None:
             return None
-        main = self._slot(self._row(eff.main_id))
+        main = slot_record(self._row(eff.main_id))
         probe = SlotRecord(-1, at, term_days, at, at)
         return switch_time(probe, main)
 

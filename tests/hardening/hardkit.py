@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from kscert_gui import cli
 from kscert_gui.model import crypto
 from kscert_gui.model.clock import iso
-from kscert_gui.model.schedule import effective_state
+from kscert_gui.services.base import state_of
 from kscert_gui.services.secrets import MemorySecretStore, PassphraseFileSecretStore
 from kscert_gui.services.server import AdministrationServer, ReissueRequest
 from kscert_gui.services.store import Store
@@ -343,7 +343,7 @@ def verify_store(home: Path, passphrase: bytes) -> Verified:
             assert crypto.keys_match(cert, key), f"record {row.id}: key does not match"
             keys[row.id], certs[row.id] = key, cert
         at = AdministrationServer(store, MemorySecretStore()).now()
-        eff = effective_state([AdministrationServer._slot(r) for r in rows], at)
+        eff = state_of(rows, at)
         stored = {r.id: r.state for r in rows}
         assert sum(s == "main" for s in stored.values()) <= 1, stored
         assert sum(s == "pending" for s in stored.values()) <= 1, stored
