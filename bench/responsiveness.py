@@ -3,6 +3,11 @@ through ``run_in_background`` (aim: ≤ 50 ms).
 
 A 5 ms QTimer records the gap between its ticks; the longest gap minus the interval is the
 stall. Usage: python bench/responsiveness.py [--bits 4096] [--repeat 3]
+
+Python threads share one interpreter lock, so a worker that stays inside a C call holding it
+stalls the GUI thread all the same. Key generation releases it; cryptography's RSA key check
+(primality tests, ~0.25 s for a 4096-bit key) does not: that was the 250 ms stall measured in
+2026-11, when each reissue opened the previous key to verify the store passphrase.
 """
 
 from __future__ import annotations

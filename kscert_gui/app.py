@@ -1,30 +1,41 @@
 """Composition root of the GUI: picks the secret store, opens the store, shows the windows.
 
 ``python -m kscert_gui [--home DIR | --demo] [--quit-after-show] [--screenshot FILE]``
+
+Start-up time is measured (bench/startup.py), which shapes this module:
+
+- importing it is cheap: :func:`main` imports the console's modules, the service layer
+  (sqlite3, cryptography) before PySide6, whose import hook reads the source of every
+  module imported after it (about 15 ms for the ~150 modules of the service layer);
+- the cyclic garbage collector is paused while the console starts (it would run ~70
+  times over a heap that only grows) and the start-up heap is then frozen
+  (:func:`settle_heap`), so that no later collection, nor the exit, scans it again.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMainWindow, QProgressDialog
+from typing import TYPE_CHECKING
 
 from kscert_gui.model.clock import Clock, system_clock
 from kscert_gui.model.errors import KscertError, StoreLockedError
 from kscert_gui.services import secrets as secret_stores
 from kscert_gui.services.secrets import SecretStore
-from kscert_gui.services.server import AdministrationServer
-from kscert_gui.ui import messages, passphrase, resources, tasks
-from kscert_gui.ui.console import Console
-from kscert_gui.ui.main_window import APPLICATION, ORGANIZATION, MainWindow
-from kscert_gui.ui.paintwatch import PaintWatch
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication, QMainWindow, QProgressDialog
+
+    from kscert_gui.ui.console import Console
+    from kscert_gui.ui.main_window import MainWindow
+    from kscert_gui.ui.paintwatch import PaintWatch
 
 log = logging.getLogger("kscert_gui.app")
 
@@ -71,6 +82,8 @@ def store_exists(home: Path) -> bool:
 
 def memory_secrets_for(home: Path, value: bytes) -> SecretStore:
     """A MemorySecretStore holding the typed store passphrase (never written to disk)."""
+    from kscert_gui.services.server import AdministrationServer
+
     memory = secret_stores.MemorySecretStore()
     with AdministrationServer.open(home, memory) as server:  # creates the empty store
         memory.set_passphrase(server.store.store_id, value)
@@ -79,6 +92,9 @@ def memory_secrets_for(home: Path, value: bytes) -> SecretStore:
 
 def open_console(home: Path, secrets: SecretStore, clock: Clock) -> Console:
     """Open the store for changes; if another process holds it, open it read-only."""
+    from kscert_gui.services.server import AdministrationServer
+    from kscert_gui.ui.console import Console
+
     try:
         server = AdministrationServer.open(home, secrets, writable=True, clock=clock)
     except StoreLockedError as err:
@@ -94,8 +110,32 @@ def build_main_window(
     clock: Clock | None = None,
 ) -> QMainWindow:
     """The main window on the store in ``home``, not shown (a QApplication must exist)."""
+    from kscert_gui.ui.main_window import MainWindow
+
     console = open_console(home, secrets or choose_secrets(), clock or system_clock)
     return MainWindow(console)
+
+
+def import_console_modules() -> None:
+    """Import what the console needs to start, the service layer before PySide6.
+
+    PySide6's import hook (its ``__feature__`` switch) reads the source of every module
+    imported after PySide6 itself; the ~150 modules below the facade do not need that.
+    """
+    for name in ("kscert_gui.services.server", "kscert_gui.ui.main_window"):
+        importlib.import_module(name)
+
+
+def settle_heap() -> None:
+    """End the start-up pause of the cyclic collector (idempotent).
+
+    The objects made so far (modules, classes, the windows) live as long as the
+    process, so they move to the collector's permanent generation: later collections,
+    and the interpreter's exit, no longer scan them (gc.freeze).
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 # --- logging and uncaught exceptions --------------------------------------------------------
@@ -139,6 +179,10 @@ class ExceptHook:
             self.previous(exc_type, exc, tb)
             return
         log.error("uncaught exception", exc_info=(exc_type, exc, tb))
+        from PySide6.QtWidgets import QApplication
+
+        from kscert_gui.ui import messages
+
         if self._showing or QApplication.instance() is None:
             return
         self._showing = True
@@ -157,13 +201,12 @@ class ExceptHook:
 # --- start-up -------------------------------------------------------------------------------
 
 
-class Launcher(QObject):
+class Launcher:
     """Creates the demo store when needed (off the GUI thread), then shows the windows."""
 
     def __init__(
         self, app: QApplication, home: Path, secrets: SecretStore, args: argparse.Namespace
     ) -> None:
-        super().__init__()
         self.app = app
         self.home = home
         self.secrets = secrets
@@ -180,8 +223,12 @@ class Launcher(QObject):
         self._create_demo()
 
     def _create_demo(self) -> None:
-        from kscert_gui.services import demo
+        from PySide6.QtWidgets import QProgressDialog
 
+        from kscert_gui.services import demo
+        from kscert_gui.ui import tasks
+
+        settle_heap()  # the windows come later; creating the demo store makes garbage
         self._progress = QProgressDialog("Creating the training store…", "", 0, 0)
         self._progress.setCancelButton(None)
         self._progress.setWindowTitle("Administration Server")
@@ -205,6 +252,8 @@ class Launcher(QObject):
         return not (self.args.quit_after_show or self.args.screenshot)
 
     def _fail(self, err: BaseException) -> None:
+        from kscert_gui.ui import messages
+
         if self.interactive:
             messages.show_error(None, err)
         else:
@@ -215,6 +264,9 @@ class Launcher(QObject):
         self.app.exit(EXIT_ERROR)
 
     def _demo_failed(self, err: BaseException) -> None:
+        from kscert_gui.ui import passphrase
+        from kscert_gui.ui.console import Console
+
         if self.interactive and isinstance(err, KscertError) and Console.wants_passphrase(err):
             value = passphrase.ask_passphrase(None, str(err))
             if value is not None:
@@ -226,6 +278,17 @@ class Launcher(QObject):
         self._fail(err)
 
     def _show(self) -> None:
+        try:
+            self._open_windows()
+        finally:
+            settle_heap()  # start-up is over, whatever happened
+
+    def _open_windows(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        from kscert_gui.ui.main_window import MainWindow
+        from kscert_gui.ui.paintwatch import PaintWatch
+
         try:
             console = open_console(self.home, self.secrets, system_clock)
         except KscertError as err:
@@ -275,6 +338,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    gc.disable()  # until settle_heap(), once the windows are up
+    try:
+        return _run(args)
+    finally:
+        settle_heap()
+
+
+def _run(args: argparse.Namespace) -> int:
+    import_console_modules()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kscert_gui.ui import resources, tasks
+    from kscert_gui.ui.main_window import APPLICATION, ORGANIZATION
+
     try:
         setup_logging()
     except OSError as err:  # a read-only home must not stop the console

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from encodings import idna
 from typing import Literal
 
 from cryptography import x509
@@ -103,6 +102,8 @@ def normalize_address(text: str) -> str:
         if label.isascii():
             ascii_label = label.lower()
         else:
+            from encodings import idna  # rare: not imported at every start of the console
+
             try:
                 ascii_label = idna.ToASCII(label).decode("ascii").lower()
             except UnicodeError:
@@ -819,6 +820,26 @@ def encrypt_private_key(key: PrivateKeyTypes, passphrase: bytes) -> bytes:
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(passphrase),
     )
+
+
+def passphrase_opens(blob: bytes, passphrase: bytes) -> bool:
+    """Whether ``passphrase`` decrypts a key written by :func:`encrypt_private_key`.
+
+    Only the decryption (and the PKCS #8 structure under it) is checked, not the
+    consistency of the RSA key: the key is thrown away at once, and cryptography's RSA
+    check (primality tests of p and q: about 0.25 s for a 4096-bit key) holds the GIL,
+    so it would freeze the GUI thread while a background reissue asks this. Keys that
+    are used (export, serve) are opened, and checked, by :func:`decrypt_private_key`.
+    """
+    if not passphrase:
+        return False
+    try:
+        serialization.load_der_private_key(
+            blob, passphrase, unsafe_skip_rsa_key_validation=True
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def decrypt_private_key(blob: bytes, passphrase: bytes) -> PrivateKeyTypes:

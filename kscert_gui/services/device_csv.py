@@ -19,10 +19,11 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from kscert_gui.model.clock import iso
 from kscert_gui.model.errors import InputFileError
@@ -74,17 +75,42 @@ class RowError:
 
 
 #: One good row: (line, name, group path under "Managed devices" (empty: the root),
-#: platform, last synchronization as ISO 8601 UTC with Z or None). A plain tuple: building
-#: an object per row would cost a third of the import of a large file.
+#: platform, last synchronization as ISO 8601 UTC with Z or None).
 DeviceRecord = tuple[int, str, tuple[str, ...], str, str | None]
 
 
 @dataclass
 class ParsedCsv:
-    rows: list[DeviceRecord] = field(default_factory=list)
+    """The good rows column by column (row ``i`` is ``lines[i]``, ``names[i]``, …) and the
+    errors. Columns, not an object or a tuple per row: for 100 000 rows, building and
+    garbage-collecting those costs more than checking them."""
+
+    lines: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    #: The group as the file writes it; ``group_paths`` turns it into a path.
+    group_texts: list[str] = field(default_factory=list)
+    #: Each group text of a good row → its path under "Managed devices" (empty: the
+    #: root), in the order the file first names them.
+    group_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    platforms: list[str] = field(default_factory=list)
+    #: ISO 8601 UTC with a Z, or None (never synchronized).
+    last_syncs: list[str | None] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     delimiter: str = ","
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def groups(self) -> list[tuple[str, ...]]:
+        """The group path of each row."""
+        return list(map(self.group_paths.__getitem__, self.group_texts))
+
+    @property
+    def rows(self) -> list[DeviceRecord]:
+        return list(zip(self.lines, self.names, self.groups, self.platforms, self.last_syncs,
+                        strict=True))
 
     def add_error(self, line: int, message: str) -> None:
         self.error_count += 1
@@ -223,16 +249,157 @@ def read_device_csv(path: Path, now: datetime) -> ParsedCsv:
     except OSError as err:
         raise InputFileError(f"{path} cannot be read: {err.strerror or err}") from None
     text = _decode(path, data)
+    del data
+    parsed = _read_plain(text, delimiter, columns, width, now)
+    if parsed is None:
+        parsed = _read_rows(path, text, delimiter, columns, width, now)
+    return parsed
+
+
+# --- a plain file, column by column --------------------------------------------------------
+
+#: Where a canonical ISO 8601 time (2026-03-01T09:30:00Z) and an export time
+#: (01.03.2026 09:30:00) have their separators.
+_ISO_MARKS = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z"))
+_EXPORT_MARKS = ((2, "."), (5, "."), (13, ":"), (16, ":"))
+
+
+def _read_plain(text: str, delimiter: str, columns: Mapping[str, int], width: int,
+                now: datetime) -> ParsedCsv | None:
+    """The whole file checked column by column, or None if it needs :func:`_read_rows`.
+
+    An export of a device list is plain: no quotes, one row a line, every name, platform
+    and time already in the form the store keeps. Such a file is checked a column at a
+    time with a few calls that each go over the whole column (a set of the platforms,
+    one string of all the names, …), which is several times faster than a row at a
+    time. Anything this does not take (a quote, an empty line, a bad or duplicate row,
+    a name with spaces around it, a time in another form) makes it return None, and
+    the row-by-row reader reads the file instead, reporting every bad row by line. The
+    two readers give the same result for every file this one takes.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if '"' in text or "\r" in text or "\x00" in text:
+        return None
+    if text.endswith("\n"):
+        text = text[:-1]
+    # Each line break becomes a field of its own: one split gives every field of every
+    # line, and the "\n" fields show where the lines end.
+    fields = text.replace("\n", f"{delimiter}\n{delimiter}").split(delimiter)
+    stride = width + 1
+    rows = (len(fields) + 1) // stride - 1  # the first line is the header
+    # Every line, the header included, has exactly one field per column: so no line is
+    # empty and no value holds the delimiter.
+    if (rows < 1 or len(fields) != (rows + 1) * stride - 1 or text.count("\n") != rows
+            or fields[width::stride] != ["\n"] * rows):
+        return None
+    # The csv module refuses a field longer than its limit. The checks below keep names,
+    # platforms and times short, and groups are checked on their few distinct values; the
+    # columns that are not read are checked here. (The header is shorter: see read_head.)
+    limit = csv.field_size_limit()
+    if len(text) >= limit and any(max(map(len, fields[stride + i::stride])) >= limit
+                                  for i in range(width) if i not in columns.values()):
+        return None
+    names = fields[stride + columns["name"]::stride]
+    raw_groups = fields[stride + columns["group"]::stride]
+    raw_platforms = fields[stride + columns["platform"]::stride]
+    raw_times = fields[stride + columns["last synchronization"]::stride]
+    del fields, text
+
+    # Names: not empty, not too long, printable (no control characters, no spaces other
+    # than " "), no space before or after (which the row reader would strip), unique.
+    # Each check goes over one string of all the names (the lines never held a "\n").
+    joined = "\n".join(names)
+    if (not joined or max(map(len, names)) > MAX_NAME
+            or not joined.replace("\n", " ").isprintable()
+            or joined.startswith((" ", "\n")) or joined.endswith((" ", "\n"))
+            or "\n\n" in joined or " \n" in joined or "\n " in joined):
+        return None
+    # Case folding goes character by character, so folding all names at once is folding
+    # each; most lists have no capitals at all.
+    folded = joined.casefold()
+    if len(set(names if folded == joined else folded.split("\n"))) != rows:
+        return None
+
+    platform_of = {raw: raw if raw in PLATFORMS else canonical_platform(raw)
+                   for raw in set(raw_platforms)}
+    if None in platform_of.values():
+        return None
+    if all(raw == platform for raw, platform in platform_of.items()):
+        platforms = raw_platforms
+    else:
+        platforms = [platform_of[raw] or "" for raw in raw_platforms]
+
+    last_syncs = _plain_times(raw_times, now + CLOCK_SKEW)
+    if last_syncs is None:
+        return None
+
+    group_paths = {raw: group_path(raw) for raw in dict.fromkeys(raw_groups)}
+    if max(map(len, group_paths)) >= limit:
+        return None
+    return ParsedCsv(
+        lines=list(range(2, rows + 2)),
+        names=names,
+        group_texts=raw_groups,
+        group_paths=group_paths,
+        platforms=platforms,
+        last_syncs=last_syncs,
+        delimiter=delimiter,
+    )
+
+
+def _plain_times(raw_times: list[str], latest: datetime) -> list[str | None] | None:
+    """The times as the store keeps them, if all are empty or in one of the two forms
+    written out in full (``2026-03-01T09:30:00Z``, ``01.03.2026 09:30:00``) and none is
+    later than ``latest``; else None."""
+    lengths = set(map(len, raw_times))
+    empty = 0 in lengths
+    if empty:
+        lengths.discard(0)
+        if not lengths:
+            return [None] * len(raw_times)
+    present = [t for t in raw_times if t] if empty else raw_times
+    joined = "".join(present)
+    if lengths == {20} and all(joined[at::20] == mark * len(present) for at, mark in _ISO_MARKS):
+        converted = raw_times
+        canonical = present
+    elif (lengths == {19} and all(joined[at::19] == mark * len(present)
+                                  for at, mark in _EXPORT_MARKS)
+          and set(joined[10::19]) <= {" ", "T"} and "0" not in joined[6::19]):
+        # DD.MM.YYYY HH:MM:SS → YYYY-MM-DDTHH:MM:SSZ. A year before 1000 (a leading 0)
+        # is left to the row reader.
+        converted = [f"{t[6:10]}-{t[3:5]}-{t[:2]}T{t[11:]}Z" if t else "" for t in raw_times]
+        canonical = [t for t in converted if t] if empty else converted
+    else:
+        return None
+    try:
+        # Checks that the digits are digits and the date and time exist (no 30 February),
+        # and finds the latest.
+        if max(map(datetime.fromisoformat, canonical)) > latest:
+            return None  # in the future: the row reader says which
+    except ValueError:
+        return None
+    return [t or None for t in converted] if empty else cast("list[str | None]", converted)
+
+
+# --- any file, row by row ------------------------------------------------------------------
+
+
+def _read_rows(path: Path, text: str, delimiter: str, columns: Mapping[str, int], width: int,
+               now: datetime) -> ParsedCsv:
+    """Read and check ``text`` a row at a time, reporting every bad row by its line."""
     parsed = ParsedCsv(delimiter=delimiter)
     i_name, i_group = columns["name"], columns["group"]
     i_platform, i_last = columns["platform"], columns["last synchronization"]
     latest = now + CLOCK_SKEW
     latest_iso = iso(latest)
     seen: dict[str, int] = {}
-    rows = parsed.rows
+    add_line, add_name = parsed.lines.append, parsed.names.append
+    add_group, add_platform = parsed.group_texts.append, parsed.platforms.append
+    add_last = parsed.last_syncs.append
     # The common row (canonical ISO time, known spelling of platform and group, a plain
     # name) is taken in a few dictionary lookups; anything else goes through _record,
-    # which checks it in full and says what is wrong. 100 000 rows are one import.
+    # which checks it in full and says what is wrong.
     platforms = {p: p for p in PLATFORMS}
     groups: dict[str, tuple[str, ...]] = {}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -246,14 +413,22 @@ def read_device_csv(path: Path, now: datetime) -> ParsedCsv:
             if len(fields) == width and header_seen:
                 name = fields[i_name]
                 raw_time = fields[i_last]
+                if (len(raw_time) == 19 and raw_time[2] == raw_time[5] == "."
+                        and raw_time[10] in " T" and raw_time[6] != "0"):
+                    # The export form DD.MM.YYYY HH:MM:SS (year 1000 on), as ISO 8601:
+                    # checked as such below.
+                    raw_time = (f"{raw_time[6:10]}-{raw_time[3:5]}-{raw_time[:2]}T"
+                                f"{raw_time[11:]}Z")
                 platform = platforms.get(fields[i_platform])
-                group = groups.get(fields[i_group])
+                group_text = fields[i_group]
                 if (
-                    platform is not None and group is not None and name
+                    platform is not None and group_text in groups and name
                     and len(name) <= MAX_NAME and name.isprintable()
                     and name[0] != " " and name[-1] != " "
                     and (not raw_time or (
                         len(raw_time) == 20 and raw_time[10] == "T" and raw_time[19] == "Z"
+                        and raw_time[4] == raw_time[7] == "-"
+                        and raw_time[13] == raw_time[16] == ":"
                         and raw_time <= latest_iso
                     ))
                 ):
@@ -266,7 +441,11 @@ def read_device_csv(path: Path, now: datetime) -> ParsedCsv:
                         key = name.casefold()
                         if key not in seen:
                             seen[key] = line
-                            rows.append((line, name, group, platform, raw_time or None))
+                            add_line(line)
+                            add_name(name)
+                            add_group(group_text)
+                            add_platform(platform)
+                            add_last(raw_time or None)
                             continue
             if not fields or not "".join(fields).strip():
                 continue  # an empty line
@@ -290,9 +469,14 @@ def read_device_csv(path: Path, now: datetime) -> ParsedCsv:
                                        f"{first_line}")
                 continue
             seen[key] = line
-            rows.append(record)
+            add_line(line)
+            add_name(record[1])
+            add_group(fields[i_group])
+            add_platform(record[3])
+            add_last(record[4])
     except csv.Error as err:
         raise DeviceFileError(path, [RowError(previous + 1, f"not CSV: {err}")]) from None
+    parsed.group_paths = {raw: groups[raw] for raw in dict.fromkeys(parsed.group_texts)}
     return parsed
 
 

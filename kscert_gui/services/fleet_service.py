@@ -46,6 +46,7 @@ from kscert_gui.model.fleet import (
 from kscert_gui.services import device_csv
 from kscert_gui.services.base import ServerBase
 from kscert_gui.services.device_csv import ROOT_GROUP, RowError
+from kscert_gui.services.store import insert_columns
 
 if TYPE_CHECKING:
     from kscert_gui.model.schedule import EffectiveState
@@ -512,7 +513,7 @@ class FleetOps(ServerBase):
         parsed = device_csv.read_device_csv(Path(path), at)
         report = DeviceImportReport(
             path=str(path),
-            rows=len(parsed.rows),
+            rows=len(parsed),
             added=0,
             updated=0,
             groups_created=0,
@@ -522,22 +523,23 @@ class FleetOps(ServerBase):
         )
         if parsed.error_count and not skip_bad_rows:
             raise DeviceImportError(report)
-        if not parsed.rows:
+        if not parsed.names:
             if parsed.error_count:
                 raise DeviceImportError(report)
             raise ValidationError(f"{Path(path).name} holds a header row but no devices.")
         created: list[str] = []
-        with self.store.transaction() as conn:
+        bulk = len(parsed) >= BULK_ROWS
+        with self.store.bulk_transaction() if bulk else self.store.transaction() as conn:
             rows = self.store.list_certificates(conn)
             self._keep_delivering_syncs(conn, rows, at)
-            added, updated = self._write_devices(conn, parsed.rows, created)
+            added, updated = self._write_devices(conn, parsed, created)
             self.store.audit(
                 conn,
                 at,
                 "devices-import",
                 {
                     "file": Path(path).name,
-                    "rows": len(parsed.rows),
+                    "rows": len(parsed),
                     "added": added,
                     "updated": updated,
                     "skipped_rows": parsed.error_count,
@@ -547,7 +549,7 @@ class FleetOps(ServerBase):
             )
         return DeviceImportReport(
             path=str(path),
-            rows=len(parsed.rows),
+            rows=len(parsed),
             added=added,
             updated=updated,
             groups_created=len(created),
@@ -557,41 +559,47 @@ class FleetOps(ServerBase):
         )
 
     def _write_devices(
-        self, conn: sqlite3.Connection, records: Sequence[device_csv.DeviceRecord],
-        created: list[str],
+        self, conn: sqlite3.Connection, parsed: device_csv.ParsedCsv, created: list[str],
     ) -> tuple[int, int]:
         """Insert new devices and update known ones (by name, any case): (added, updated)."""
         cache: dict[tuple[str, ...], int] = {}
-        group_ids: dict[tuple[str, ...], int] = {}
-        existing = {
-            row[1].casefold(): row
-            for row in conn.execute("SELECT id, name, group_id, platform, last_sync FROM devices")
-        }
-        inserts: list[tuple[str, int, str, str | None]] = []
+        # Groups are created in the order the file first names them.
+        group_ids = {text: self._ensure_group(conn, path, cache, created)
+                     for text, path in parsed.group_paths.items()}
+        gids = list(map(group_ids.__getitem__, parsed.group_texts))
         updates: list[tuple[str, int, str, str | None, int]] = []
-        for _line, name, group, platform, last in records:
-            gid = group_ids.get(group)
-            if gid is None:
-                gid = group_ids[group] = self._ensure_group(conn, group, cache, created)
-            old = existing.get(name.casefold()) if existing else None
-            if old is None:
-                inserts.append((name, gid, platform, last))
-            elif (old[1], old[2], old[3], old[4]) != (name, gid, platform, last):
-                updates.append((name, gid, platform, last, old[0]))
+        if conn.execute("SELECT 1 FROM devices LIMIT 1").fetchone() is None:
+            # A first import: every row is new, and goes to SQLite from the columns.
+            inserts: Sequence[Sequence[object]] = (
+                parsed.names, gids, parsed.platforms, parsed.last_syncs)
+        else:
+            existing = {
+                row[1].casefold(): row for row in
+                conn.execute("SELECT id, name, group_id, platform, last_sync FROM devices")
+            }
+            new: list[tuple[str, int, str, str | None]] = []
+            for name, gid, platform, last in zip(
+                parsed.names, gids, parsed.platforms, parsed.last_syncs, strict=True
+            ):
+                old = existing.get(name.casefold())
+                if old is None:
+                    new.append((name, gid, platform, last))
+                elif (old[1], old[2], old[3], old[4]) != (name, gid, platform, last):
+                    updates.append((name, gid, platform, last, old[0]))
+            inserts = [[row[i] for row in new] for i in range(4)]  # as columns
+        added = len(inserts[0])
         # A large import builds the secondary indexes once at the end instead of row by
         # row (three times faster for 100 000 devices); the transaction keeps it atomic.
         indexes: list[str] = []
-        if len(inserts) >= BULK_ROWS:
+        if added >= BULK_ROWS:
             for index_name, sql in conn.execute(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                 "tbl_name = 'devices' AND sql IS NOT NULL"
             ).fetchall():
                 conn.execute(f'DROP INDEX "{index_name}"')
                 indexes.append(sql)
-        conn.executemany(
-            "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
-            inserts,
-        )
+        insert_columns(conn, "devices", dict(zip(
+            ("name", "group_id", "platform", "last_sync"), inserts, strict=True)))
         for sql in indexes:
             conn.execute(sql)
         conn.executemany(
@@ -599,7 +607,7 @@ class FleetOps(ServerBase):
             "WHERE id = ?",
             updates,
         )
-        return len(inserts), len(records) - len(inserts)
+        return added, len(parsed) - added
 
     def _keep_delivering_syncs(
         self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], at: datetime

@@ -596,9 +596,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             row = rows[-1]
         if self._verified == (row.id, passphrase):
             return True
-        try:
-            crypto.decrypt_private_key(row.key_enc, passphrase)
-        except WrongPasswordError:
+        if not crypto.passphrase_opens(row.key_enc, passphrase):
             return False
         self._verified = (row.id, passphrase)
         return True
@@ -623,7 +621,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         at = self.now()
         issued = crypto.issue_certificate(plan.address, at, request.key_size)
         key_blob = crypto.encrypt_private_key(issued.private_key, passphrase)
-        return self._add_record(
+        view = self._add_record(
             source="issued",
             cert=issued.certificate,
             chain=[],
@@ -633,6 +631,10 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             at=at,
             action="reissue",
         )
+        # The newest key is sealed with the passphrase just checked: the next change need
+        # not open it again.
+        self._verified = (view.id, passphrase)
+        return view
 
     def _add_record(
         self,
@@ -790,7 +792,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         key_blob = crypto.encrypt_private_key(material.private_key, passphrase)
         info = CertificateInfo.from_x509(material.certificate)
         address = info.san[0] if info.san else info.common_name
-        return self._add_record(
+        view = self._add_record(
             source="custom",
             cert=material.certificate,
             chain=material.chain,
@@ -800,6 +802,8 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             at=at,
             action="import",
         )
+        self._verified = (view.id, passphrase)
+        return view
 
     # --- cancel / export ------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from kscert_gui.model.crypto import (
     issue_certificate,
     keys_match,
     normalize_address,
+    passphrase_opens,
     read_certificate_only,
     read_certificates,
     read_pkcs12,
@@ -634,6 +635,15 @@ def test_encrypt_decrypt_private_key_round_trip() -> None:
     assert prime not in blob
     assert bytes.fromhex("060960864801650304012a") in blob  # OID aes256-CBC
     assert PASSWORD not in blob
+
+
+def test_passphrase_opens_checks_the_passphrase_only() -> None:
+    blob = encrypt_private_key(rsa_key(), PASSWORD)
+    assert passphrase_opens(blob, PASSWORD)
+    assert not passphrase_opens(blob, WRONG)
+    assert not passphrase_opens(blob, b"")
+    assert not passphrase_opens(blob[:40], PASSWORD)
+    assert not passphrase_opens(b"not a key at all", PASSWORD)
 
 
 def test_decrypt_private_key_failures() -> None:

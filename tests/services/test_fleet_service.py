@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,13 +16,16 @@ from kscert_gui.model.errors import (
     InputFileError,
     NotFoundError,
     RefusedError,
+    StoreError,
     ValidationError,
 )
 from kscert_gui.model.fleet import MOBILE_PLATFORMS
+from kscert_gui.services import fleet_service
 from kscert_gui.services.demo import create_demo_store
-from kscert_gui.services.fleet_service import DeviceImportError
+from kscert_gui.services.fleet_service import BULK_ROWS, DeviceImportError
 from kscert_gui.services.secrets import MemorySecretStore
 from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.store import insert_columns
 
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 HEADER = "name,group,platform,last synchronization\n"
@@ -305,6 +309,122 @@ def test_reimport_keeps_the_synchronization_that_delivered_the_reserve(
                                 + iso(T0 - timedelta(days=2)) + "\n"))
     assert [v.state for v in server.devices()] == ["delivered"]
     assert server.status().delivered == 1
+
+
+# --- large imports: many rows a statement, indexes rebuilt, one transaction ------------------
+
+LARGE = BULK_ROWS + 7
+
+
+def large_csv(names: range, group: str = "Field staff/{half}", *, bad_row: int | None = None,
+              export_times: bool = False) -> str:
+    lines = []
+    for i in names:
+        when = T0 - timedelta(minutes=i)
+        shown = f"{when:%d.%m.%Y %H:%M:%S}" if export_times else iso(when)
+        half = "North" if i % 2 else "South"
+        lines.append(f"dev-{i:06d},{group.format(half=half)},{'iOS' if i % 3 else 'Android'},"
+                     + ("" if i % 50 == 0 else shown))
+    if bad_row is not None:
+        lines[bad_row] = "bad,Phones,Symbian,"
+    return HEADER + "\n".join(lines) + "\n"
+
+
+def device_indexes(server: AdministrationServer) -> list[str]:
+    return sorted(row[0] for row in server.store.connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'devices' "
+        "AND sql IS NOT NULL"))
+
+
+def cache_size(server: AdministrationServer) -> int:
+    return int(server.store.connection.execute("PRAGMA cache_size").fetchone()[0])
+
+
+@pytest.mark.parametrize("export_times", [False, True])
+def test_a_large_import_keeps_every_row_in_order_with_its_indexes(
+    server: AdministrationServer, tmp_path: Path, export_times: bool
+) -> None:
+    indexes, cache = device_indexes(server), cache_size(server)
+    assert len(indexes) == 3
+    report = server.import_devices(
+        write(tmp_path, "large.csv", large_csv(range(LARGE), export_times=export_times)))
+    assert (report.rows, report.added, report.updated, report.groups_created) == (
+        LARGE, LARGE, 0, 4)
+    rows = server.store.connection.execute(
+        "SELECT d.id, d.name, g.name, d.platform, d.last_sync FROM devices d "
+        "JOIN groups g ON g.id = d.group_id ORDER BY d.id").fetchall()
+    assert [r[0] for r in rows] == list(range(1, LARGE + 1))  # the file's order
+    assert rows[0] == (1, "dev-000000", "South", "Android", None)
+    assert rows[7] == (8, "dev-000007", "North", "iOS", iso(T0 - timedelta(minutes=7)))
+    assert rows[-1][1] == f"dev-{LARGE - 1:06d}"
+    assert device_indexes(server) == indexes and cache_size(server) == cache
+    assert server.store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    entry = server.store.audit_entries()[-1]
+    assert entry.action == "devices-import" and entry.detail["added"] == LARGE
+    assert entry.detail["groups_created"] == [
+        "Managed devices", "Managed devices/Field staff", "Managed devices/Field staff/South",
+        "Managed devices/Field staff/North"]
+
+
+@pytest.mark.parametrize("where", ["inserting", "auditing"])
+def test_a_large_import_that_fails_while_writing_leaves_nothing(
+    server: AdministrationServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    indexes, cache = device_indexes(server), cache_size(server)
+
+    def half_then_fail(conn: sqlite3.Connection, table: str,
+                       columns: dict[str, list[object]]) -> int:
+        # Half the rows are in, and the indexes are dropped, when the disk fails.
+        insert_columns(conn, table, {k: v[: len(v) // 2] for k, v in columns.items()})
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def broken_audit(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    if where == "inserting":
+        monkeypatch.setattr(fleet_service, "insert_columns", half_then_fail)
+    else:
+        monkeypatch.setattr(server.store, "audit", broken_audit)
+    with pytest.raises(StoreError, match="could not be saved"):
+        server.import_devices(write(tmp_path, "large.csv", large_csv(range(LARGE))))
+    monkeypatch.undo()
+    assert device_count(server) == 0 and server.groups() == {}
+    # The indexes dropped for the bulk insert came back with the rollback.
+    assert device_indexes(server) == indexes and cache_size(server) == cache
+
+
+def test_a_large_file_with_one_bad_row_imports_nothing_unless_told(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "large.csv", large_csv(range(LARGE), bad_row=LARGE - 3))
+    with pytest.raises(DeviceImportError) as caught:
+        server.import_devices(path)
+    assert [str(e) for e in caught.value.report.errors] == [
+        f"line {LARGE - 1}: unknown platform 'Symbian' for device 'bad'; use one of "
+        "Android, iOS, Windows, Linux, macOS"]
+    assert device_count(server) == 0
+    report = server.import_devices(path, skip_bad_rows=True)
+    assert (report.added, report.error_count) == (LARGE - 1, 1)
+    assert device_count(server) == LARGE - 1
+
+
+def test_a_large_reimport_updates_known_devices_and_adds_new_ones(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    server.import_devices(write(tmp_path, "a.csv", large_csv(range(LARGE))))
+    ids = dict(server.store.connection.execute("SELECT name, id FROM devices").fetchall())
+    # Half of the known devices move to another group, and as many new ones come.
+    half = LARGE // 2
+    report = server.import_devices(write(tmp_path, "b.csv", large_csv(
+        range(half, half + LARGE), group="Warehouse")))
+    assert (report.added, report.updated) == (half, LARGE - half)
+    assert device_count(server) == LARGE + half
+    moved = server.store.connection.execute(
+        "SELECT d.id, g.name FROM devices d JOIN groups g ON g.id = d.group_id "
+        "WHERE d.name = ?", (f"dev-{half + 1:06d}",)).fetchone()
+    assert moved == (ids[f"dev-{half + 1:06d}"], "Warehouse")
+    assert len(device_indexes(server)) == 3
+    assert server.store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_device_list_filters_by_state(demo: AdministrationServer) -> None:

@@ -167,6 +167,32 @@ def test_wrong_passphrase_never_encrypts_new_keys(tmp_path: Path, clock: FixedCl
         assert not srv.verify_passphrase(b"not the passphrase")
 
 
+def test_passphrase_is_checked_once_per_session(
+    tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs on a worker; it must not re-open (and RSA-check) each new key."""
+    from kscert_gui.model import crypto
+
+    opened: list[bytes] = []
+    real = crypto.passphrase_opens
+
+    def counting(blob: bytes, passphrase: bytes) -> bool:
+        opened.append(blob)
+        return real(blob, passphrase)
+
+    monkeypatch.setattr(crypto, "passphrase_opens", counting)
+    secrets = MemorySecretStore()
+    with AdministrationServer.open(tmp_path / "s", secrets, clock=clock) as srv:
+        srv.reissue(ReissueRequest("mdm.example.test", None))
+        srv.reissue(ReissueRequest(None, 30), confirmed=True)
+        srv.reissue(ReissueRequest(None, 30), confirmed=True)
+        assert opened == []  # each new key was sealed with the passphrase just checked
+    with AdministrationServer.open(tmp_path / "s", secrets, clock=clock) as srv:
+        srv.reissue(ReissueRequest(None, 30), confirmed=True)
+        srv.reissue(ReissueRequest(None, 30), confirmed=True)
+        assert len(opened) == 1
+
+
 def test_missing_keyring_entry_is_a_clear_error(tmp_path: Path, clock: FixedClock) -> None:
     with AdministrationServer.open(tmp_path / "s", MemorySecretStore(), clock=clock) as srv:
         srv.reissue(ReissueRequest("mdm.example.test", None))

@@ -71,6 +71,19 @@ def test_screenshot_option(tmp_path: Path, qapp: QApplication) -> None:
     assert not image.isNull() and image.width() > 400
 
 
+def test_importing_the_composition_root_is_cheap() -> None:
+    """main() imports the service layer before PySide6 (see the kscert_gui.app docstring)."""
+    code = (
+        "import sys, kscert_gui.app\n"
+        "heavy = sorted(m for m in sys.modules\n"
+        "               if m.split('.')[0] in ('PySide6', 'cryptography', 'keyring', 'filelock'))\n"
+        "sys.exit(', '.join(heavy) if heavy else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_parse_args() -> None:
     args = app.parse_args(["--home", "/x", "--quit-after-show"])
     assert args.home == Path("/x") and args.quit_after_show and not args.demo

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QTreeWidgetItem
+from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
 from uikit import ADDRESS, AT, click, isolate_settings, make_env, open_certificates, open_window
 
@@ -50,6 +50,21 @@ def test_double_click_opens_properties_on_certificates(qtbot: QtBot, tmp_path: P
     assert props.windowTitle().startswith("Properties: Administration Server")
     # A second request raises the same window instead of opening another.
     assert window.open_properties() is props
+
+
+def test_distribution_points_page_is_built_when_first_shown(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, make_env(tmp_path))
+    props = window.open_properties()
+    assert props.findChild(QWidget, ids.PAGE_DISTRIBUTION_POINTS) is None  # start-up time
+    props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
+    page = props.distribution_points_page
+    assert props.pages.currentWidget() is page
+    assert props.findChild(QWidget, ids.PAGE_DISTRIBUTION_POINTS) is page
+    props.select_section(ids.SECTION_CERTIFICATES)
+    props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
+    assert props.distribution_points_page is page
 
 
 def test_status_bar_ok(qtbot: QtBot, tmp_path: Path) -> None:

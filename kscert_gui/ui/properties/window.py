@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
@@ -20,7 +22,9 @@ from PySide6.QtWidgets import (
 from kscert_gui.ui import ids, resources
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.properties.certificates import CertificatesPage
-from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
+
+if TYPE_CHECKING:
+    from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
 
 CONNECTION_SETTINGS = "Administration server connection settings"
 CERTIFICATES = "Certificates"
@@ -56,16 +60,11 @@ class PropertiesWindow(QDialog):
         self.sections.setMinimumWidth(200)
 
         self.certificates_page = CertificatesPage(console)
-        self.distribution_points_page = DistributionPointsPage(console)
+        # Built when its section is first chosen (start-up shows Certificates only).
+        self._points_page: DistributionPointsPage | None = None
         self.pages = QStackedWidget()
         self.pages.setObjectName(ids.PROPERTIES_PAGES)
         self.pages.addWidget(self.certificates_page)
-        self.pages.addWidget(self.distribution_points_page)
-        self._page_of = {
-            ids.SECTION_CONNECTION: self.certificates_page,
-            ids.SECTION_CERTIFICATES: self.certificates_page,
-            ids.SECTION_DISTRIBUTION_POINTS: self.distribution_points_page,
-        }
 
         splitter = QSplitter()
         splitter.addWidget(self.sections)
@@ -102,9 +101,20 @@ class PropertiesWindow(QDialog):
 
         self.sections.currentItemChanged.connect(self._on_section)
         self.certificates_page.sig_changed.connect(self._on_changed)
-        self.distribution_points_page.sig_changed.connect(self._on_points_changed)
         self.select_section(ids.SECTION_CERTIFICATES)
         self.resize(1080, 760)
+
+    @property
+    def distribution_points_page(self) -> DistributionPointsPage:
+        """The Distribution points section (built, and read, on first use)."""
+        if self._points_page is None:
+            from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
+
+            page = DistributionPointsPage(self.console)
+            page.sig_changed.connect(self._on_points_changed)
+            self.pages.addWidget(page)
+            self._points_page = page
+        return self._points_page
 
     def _section(
         self, parent: QTreeWidgetItem | None, label: str, key: str
@@ -128,13 +138,16 @@ class PropertiesWindow(QDialog):
     def _on_section(self, current: QTreeWidgetItem | None, _previous: object) -> None:
         if current is None:
             return
-        page = self._page_of[str(current.data(0, SECTION_ROLE))]
-        if page is self.distribution_points_page:
-            self.distribution_points_page.refresh()
+        page: QWidget = self.certificates_page  # also for the connection settings section
+        if str(current.data(0, SECTION_ROLE)) == ids.SECTION_DISTRIBUTION_POINTS:
+            if self._points_page is not None:
+                self._points_page.refresh()
+            page = self.distribution_points_page  # a new page reads the list itself
         self.pages.setCurrentWidget(page)
 
     def _on_changed(self) -> None:
-        self.distribution_points_page.refresh()
+        if self._points_page is not None:
+            self._points_page.refresh()
         self.sig_changed.emit()
 
     def _on_points_changed(self) -> None:
