@@ -273,6 +273,10 @@ class MainWindow(QMainWindow):
             self.properties_window = PropertiesWindow(self.console, self)
             self.properties_window.sig_changed.connect(self.refresh)
         window = self.properties_window
+        if not window.isVisible():
+            # Reopened: another process (kscert, a second console) or the clock may have
+            # changed what it shows since it was closed.
+            window.refresh()
         window.show()
         window.raise_()
         window.activateWindow()

@@ -4,7 +4,9 @@
     DISPLAY=:55 QT_QPA_PLATFORM=xcb .venv/bin/python tests/ui/make_screenshots.py
 
 Shows, on a fresh demo store: the Certificates page, the Reissue certificate window and the
-Certificate window (with a PKCS #12 container built at run time and its findings listed).
+Certificate window (with a PKCS #12 container built at run time and its findings listed);
+then, after a reissue with a 30-day term and two simulated days, the Certificates page with
+the reserve, the Distribution points section and the Managed devices list.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from uikit import isolate_settings, make_certificate, write_pkcs12
 from kscert_gui.model.clock import system_clock
 from kscert_gui.services import demo
 from kscert_gui.services.secrets import MemorySecretStore
+from kscert_gui.services.server import ReissueRequest
+from kscert_gui.ui import ids
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 from kscert_gui.ui.dialogs.reissue import ReissueDialog
@@ -80,10 +84,36 @@ def main() -> int:
         settle(app, other)
         other.grab().save(str(OUT / "certificate-window.png"))
         other.close()
+        props.close()
+
+        # A reserve with 30 days, two simulated days later: delivery under way.
+        console.reissue(ReissueRequest(address=None, term_days=30))
+        console.simulate_advance(timedelta(days=2))
+        window.refresh()
+        props = window.open_properties()
+        props.resize(1080, 860)
+        settle(app, props)
+        props.grab().save(str(OUT / "certificates-page-reserve.png"))
+
+        props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
+        settle(app, props)
+        props.grab().save(str(OUT / "distribution-points.png"))
+        props.close()
+
+        window.resize(1180, 760)
+        window.tree.setCurrentItem(window.devices_item)
+        settle(app, window)
+        window.grab().save(str(OUT / "managed-devices.png"))
         window.close()
-    for name in ("certificates-page.png", "reissue-certificate.png", "certificate-window.png"):
+    for name in SHOTS:
         print(OUT / name)
     return 0
+
+
+SHOTS = (
+    "certificates-page.png", "reissue-certificate.png", "certificate-window.png",
+    "certificates-page-reserve.png", "distribution-points.png", "managed-devices.png",
+)
 
 
 if __name__ == "__main__":

@@ -259,7 +259,7 @@ def test_seed_procedure_reconnects_the_gateway(
     wait_idle(qtbot)
 
     # The new mobile certificate is delivered to the connection gateway.
-    assert [page.table.item(0, c).text() for c in (1, 2, 3, 4, 5)] == [  # type: ignore[union-attr]
+    assert [page.table.item(0, c).toolTip() for c in (1, 2, 3, 4, 5)] == [  # type: ignore[union-attr]
         "Yes", "13000", "13292", main.info.sha256, "Yes"]
     assert not page.stale.isVisibleTo(page)
     assert not window.gateways_label.isVisibleTo(window)
@@ -319,6 +319,10 @@ def test_reconnect_from_the_distribution_points_section(
     assert main.info.sha256 in text and "This is the main certificate." in text
     assert f"openssl s_client -connect {GATEWAY}:13292 -showcerts" in text
     assert page.table.item(0, 5).text() == "Yes"  # type: ignore[union-attr]
+    held = page.table.item(0, 4)
+    assert held is not None  # short in the list so that "Matches" stays in view; all of it
+    assert held.toolTip() == main.info.sha256  # in the tooltip and for screen readers
+    assert held.text() == main.info.sha256[:16] + "…"
     assert not page.reconnect_button.isEnabled()
     assert not window.gateways_label.isVisibleTo(window)
 

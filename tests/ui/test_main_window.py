@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
 from uikit import ADDRESS, AT, click, isolate_settings, make_env, open_certificates, open_window
 
@@ -50,6 +50,25 @@ def test_double_click_opens_properties_on_certificates(qtbot: QtBot, tmp_path: P
     assert props.windowTitle().startswith("Properties: Administration Server")
     # A second request raises the same window instead of opening another.
     assert window.open_properties() is props
+
+
+def test_reopened_properties_show_what_changed_while_closed(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A change made while the window was closed (here through the console, as the
+    devices page or a simulation step would) is shown when it is opened again."""
+    window = open_window(qtbot, make_env(tmp_path))
+    props = window.open_properties()
+    reserve = props.findChild(QLabel, ids.LABEL_RESERVE_SUBJECT)
+    assert reserve is not None
+    before = reserve.text()
+    props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
+    props.select_section(ids.SECTION_CERTIFICATES)
+    props.close()
+    window.console.reissue(ReissueRequest(None, 30))
+    assert window.open_properties() is props
+    assert reserve.text() != before
+    assert "CN=" + ADDRESS in reserve.text()
 
 
 def test_distribution_points_page_is_built_when_first_shown(

@@ -45,9 +45,22 @@ HEADERS = (
     "Matches the main certificate",
     "Distribution point scope",
 )
+HELD_COLUMN = 4
 MATCH_COLUMN = 5
+#: Hex digits of the held certificate's SHA-256 shown in the list (all of it in the tooltip),
+#: so that the Matches column stays in view.
+SHORT_SHA = 16
 REMOVE_TITLE = "Remove distribution point"
 
+
+
+def _two_lines(label: str) -> str:
+    """A column title broken at its middle space, so that every column fits the page."""
+    spaces = [i for i, ch in enumerate(label) if ch == " "]
+    if len(label) < 12 or not spaces:
+        return label
+    cut = min(spaces, key=lambda i: abs(i - len(label) / 2))
+    return label[:cut] + "\n" + label[cut + 1:]
 
 class DistributionPointsPage(QWidget):
     sig_refreshed = Signal()
@@ -68,7 +81,11 @@ class DistributionPointsPage(QWidget):
         self.table = QTableWidget(0, len(HEADERS))
         self.table.setObjectName(ids.GATEWAYS_TABLE)
         self.table.setAccessibleName("Device list of distribution points")
-        self.table.setHorizontalHeaderLabels(list(HEADERS))
+        for col, label in enumerate(HEADERS):
+            header = QTableWidgetItem(_two_lines(label))
+            header.setToolTip(label)
+            header.setData(Qt.ItemDataRole.AccessibleTextRole, label)
+            self.table.setHorizontalHeaderItem(col, header)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -174,8 +191,12 @@ class DistributionPointsPage(QWidget):
         self.table.setRowCount(len(points))
         for row, point in enumerate(points):
             for col, value in enumerate(self._cells(point)):
-                item = QTableWidgetItem(value)
+                shown = value
+                if col == HELD_COLUMN and len(value) > SHORT_SHA:
+                    shown = value[:SHORT_SHA] + "…"
+                item = QTableWidgetItem(shown)
                 item.setToolTip(value)
+                item.setData(Qt.ItemDataRole.AccessibleTextRole, value)
                 if col == MATCH_COLUMN and point.stale:
                     item.setForeground(QColor(text.ALERT_COLOR))
                 self.table.setItem(row, col, item)

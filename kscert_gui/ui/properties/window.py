@@ -145,6 +145,12 @@ class PropertiesWindow(QDialog):
             page = self.distribution_points_page  # a new page reads the list itself
         self.pages.setCurrentWidget(page)
 
+    def refresh(self) -> None:
+        """Read the store again for every section built so far."""
+        self.certificates_page.refresh()
+        if self._points_page is not None:
+            self._points_page.refresh()
+
     def _on_changed(self) -> None:
         if self._points_page is not None:
             self._points_page.refresh()

@@ -67,6 +67,9 @@ class VerdictLabels(QWidget):
             item = self._layout.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                # Hidden at once: the deletion waits for the event loop, and until then the
+                # old label would still paint under the new ones.
+                widget.hide()
                 widget.deleteLater()
         for verdict in self._verdicts:
             label = QLabel(verdict.line())
