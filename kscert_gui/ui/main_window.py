@@ -24,6 +24,7 @@ from kscert_gui.services.server import ServerStatus
 from kscert_gui.ui import ids, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 if TYPE_CHECKING:
     from kscert_gui.ui.devices.page import DevicesPage
@@ -48,6 +49,9 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else open_settings()
         self.properties_window: PropertiesWindow | None = None
         self.status: ServerStatus | None = None
+        # The one status reading shared with Properties → Certificates (ui/status_feed.py).
+        self.status_feed = StatusFeed(console, self)
+        self.status_feed.sig_status.connect(self._show_status)
         self.setObjectName(ids.MAIN_WINDOW)
         self.setWindowIcon(resources.icon("kscert-gui"))
         name = console.name
@@ -62,7 +66,7 @@ class MainWindow(QMainWindow):
         self.action_refresh = QAction("&Refresh", self)
         self.action_refresh.setObjectName(ids.ACTION_REFRESH)
         self.action_refresh.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
-        self.action_refresh.triggered.connect(self.refresh)
+        self.action_refresh.triggered.connect(self.refresh_in_background)
         self.action_quit = QAction("&Quit", self)
         self.action_quit.setObjectName(ids.ACTION_QUIT)
         self.action_quit.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
@@ -232,20 +236,23 @@ class MainWindow(QMainWindow):
         page.group_properties()
 
     def _devices_changed(self) -> None:
-        current = self.group_id_of(self.tree.currentItem())
+        selected = self.tree.currentItem()
+        current = self.group_id_of(selected)
+        # Managed devices or a group is selected again; the server node stays as it is.
+        reselect = selected is self.devices_item or current is not None
         self.tree.blockSignals(True)
         try:
             self.devices_item.takeChildren()
             self._fill_groups()
             self.tree.expandAll()
-            for item in self._group_items():
+            for item in self._group_items() if reselect else ():
                 if self.group_id_of(item) == current:
                     self.tree.setCurrentItem(item)
         finally:
             self.tree.blockSignals(False)
-        self.refresh()
-        if self.properties_window is not None and self.properties_window.isVisible():
-            self.properties_window.certificates_page.refresh()
+        # The delivery forecast changed: status bar and Certificates page, read off the GUI
+        # thread (the devices page reads its table in a worker of its own).
+        self.status_feed.request(again=True)
 
     def _group_items(self) -> list[QTreeWidgetItem]:
         out: list[QTreeWidgetItem] = []
@@ -269,11 +276,13 @@ class MainWindow(QMainWindow):
 
     def open_properties(self) -> PropertiesWindow:
         """Open (or raise) the Properties window on the Certificates section."""
-        if self.properties_window is None:
-            self.properties_window = PropertiesWindow(self.console, self)
-            self.properties_window.sig_changed.connect(self.refresh)
         window = self.properties_window
-        if not window.isVisible():
+        if window is None:
+            # Its pages read the store as they are built; their changes reach this window's
+            # status bar through the shared status feed.
+            window = PropertiesWindow(self.console, self, feed=self.status_feed)
+            self.properties_window = window
+        elif not window.isVisible():
             # Reopened: another process (kscert, a second console) or the clock may have
             # changed what it shows since it was closed.
             window.refresh()
@@ -285,19 +294,31 @@ class MainWindow(QMainWindow):
     # --- state ----------------------------------------------------------------------------
 
     def _periodic_refresh(self) -> None:
+        """The timer's: one status read in a worker for this window and the Certificates page.
+
+        Not while other work runs (it refreshes when it ends), nor over a read still running.
+        """
         if not tasks.active_tasks():
-            self.refresh()
-            if self.properties_window is not None and self.properties_window.isVisible():
-                self.properties_window.certificates_page.refresh()
+            self.status_feed.request()
 
     def refresh(self) -> None:
-        try:
-            self.status = self.console.status()
-        except KscertError as err:
-            self.valid_to_label.setText(str(err))
+        """Read the status now, on the GUI thread (start-up), and show it everywhere."""
+        self.status_feed.refresh_now()
+
+    def refresh_in_background(self) -> tasks.Task[StatusReading] | None:
+        """Read the status in a worker and show it everywhere (F5).
+
+        Returns:
+            The read started, or None when one is running (another follows it).
+        """
+        return self.status_feed.request(again=True)
+
+    def _show_status(self, reading: StatusReading) -> None:
+        if reading.status is None:
+            self.valid_to_label.setText(str(reading.error))
             self.sig_refreshed.emit()
             return
-        st = self.status
+        self.status = st = reading.status
         expiry = text.main_expiry(st)
         if st.main is not None:
             line = f"Valid to: {text.instant(st.main.info.not_after)} — {expiry.text}"
@@ -380,10 +401,12 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_geometry()
         self._timer.stop()
+        self.status_feed.close()  # a read still running is not shown
         if self.properties_window is not None:
             self.properties_window.close()
         # Results of unfinished work are dropped, but the work itself ends before the store
         # closes, so no write is cut in half.
+        tasks.drop_results(self)
         tasks.wait_for_all()
         self.console.close()
         super().closeEvent(event)

@@ -6,6 +6,10 @@ comes back, as a value, to the GUI thread through a signal. While it runs, the
 window of ``parent`` shows a busy cursor and its busy bar (a QProgressBar named
 ``ids.BUSY_BAR``, if it has one) in busy mode.
 
+A *passive* task only reads (the status refresh, ui/status_feed.py): it shows the busy
+state like any other, but change buttons need not wait for it, so it is left out of
+``working_tasks()``.
+
 Tests wait for a task with ``qtbot.waitSignal(task.sig_finished)``, or for every
 task with ``qtbot.waitUntil(lambda: not tasks.active_tasks())``.
 """
@@ -59,9 +63,12 @@ class Task(QObject, Generic[T]):
         fn: Callable[[], T],
         on_success: Callable[[T], None],
         on_failure: Callable[[BaseException], None] | None,
+        *,
+        passive: bool = False,
     ) -> None:
         super().__init__()
         self._parent = parent
+        self.passive = passive
         self._on_success = on_success
         self._on_failure = on_failure
         self._bridge = _Bridge()
@@ -69,6 +76,7 @@ class Task(QObject, Generic[T]):
         self._runnable = _Runnable(fn, self._bridge)
         self._runnable.setAutoDelete(False)
         self.running = False
+        self.dropped = False
         self.result: T | None = None
         self.error: BaseException | None = None
 
@@ -81,9 +89,10 @@ class Task(QObject, Generic[T]):
     def _done(self, result: object, error: object) -> None:
         self.running = False
         _active.discard(self)
-        alive = self._parent is None or shiboken6.isValid(self._parent)
-        if alive:
+        valid = self._parent is None or shiboken6.isValid(self._parent)
+        if valid:
             _set_busy(self._parent, False)
+        alive = valid and not self.dropped
         try:
             if isinstance(error, BaseException):
                 self.error = error
@@ -107,6 +116,8 @@ def run_in_background(
     fn: Callable[[], T],
     on_success: Callable[[T], None],
     on_failure: Callable[[BaseException], None] | None = None,
+    *,
+    passive: bool = False,
 ) -> Task[T]:
     """Run ``fn()`` on the thread pool; call back on the GUI thread.
 
@@ -116,17 +127,37 @@ def run_in_background(
         fn: the work; must not touch widgets.
         on_success: called with the result.
         on_failure: called with the exception; default ``messages.show_error``.
+        passive: a read that other work need not wait for (see the module docstring).
 
     Returns:
         The started task (kept alive until it finishes).
     """
-    task = Task(parent, fn, on_success, on_failure)
+    task = Task(parent, fn, on_success, on_failure, passive=passive)
     task.start()
     return task
 
 
 def active_tasks() -> tuple[Task[Any], ...]:
     return tuple(_active)
+
+
+def working_tasks() -> tuple[Task[Any], ...]:
+    """The running tasks other than passive reads (change buttons stay off while any runs)."""
+    return tuple(t for t in _active if not t.passive)
+
+
+def drop_results(window: QWidget) -> None:
+    """Skip the callbacks of the running tasks of ``window`` and of the windows it owns.
+
+    For a window that closes: its work still ends (see :func:`wait_for_all`), but nothing
+    it would show, nor a read of the store closed meanwhile, happens afterwards.
+    """
+    for task in _active:
+        widget = task._parent
+        while widget is not None and widget is not window:
+            widget = widget.parentWidget() if shiboken6.isValid(widget) else None
+        if widget is not None:
+            task.dropped = True
 
 
 def wait_for_all(timeout_ms: int = 60_000) -> bool:

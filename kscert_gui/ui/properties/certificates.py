@@ -37,6 +37,7 @@ from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways.reconnect import StaleGatewayNotice
 from kscert_gui.ui.passphrase import run_with_passphrase
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
 from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
 
@@ -96,13 +97,19 @@ class CertificatesPage(QWidget):
     """The mobile certificate: options, current and reserve certificates, timeline, warnings."""
 
     sig_refreshed = Signal()
-    #: A reissue, import or cancel succeeded (the main window refreshes its status bar).
+    #: A reissue, import or cancel succeeded (its status has already gone to the main window
+    #: through the shared status feed).
     sig_changed = Signal()
 
-    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, console: Console, parent: QWidget | None = None, *, feed: StatusFeed | None = None
+    ) -> None:
+        """``feed``: the status shared with the main window (ui/status_feed.py)."""
         super().__init__(parent)
         self.console = console
         self.status: ServerStatus | None = None
+        self.feed = feed if feed is not None else StatusFeed(console, self)
+        self._shown: StatusReading | None = None
         self.task: tasks.Task[Any] | None = None
         self.setObjectName(ids.PAGE_CERTIFICATES)
         self.setAccessibleName("Certificates")
@@ -257,23 +264,36 @@ class CertificatesPage(QWidget):
         self.view_reserve_button.clicked.connect(lambda: self.view_certificate("reserve"))
         self.check_button.clicked.connect(self.check_endpoint)
         self.cancel_reserve_button.clicked.connect(self.cancel_reserve)
+        self.feed.sig_status.connect(self._on_status)
         self.refresh()
 
     # --- showing the state ----------------------------------------------------------------
 
     @property
     def busy(self) -> bool:
-        return bool(tasks.active_tasks())
+        """Work is running (a status read does not count: it changes nothing)."""
+        return bool(tasks.working_tasks())
 
     def refresh(self) -> None:
-        try:
-            status = self.console.status()
-        except KscertError as err:
-            self.warnings.set_verdicts([Verdict("error", "status", str(err))])
+        """Read the status now (on the GUI thread) and show it, here and in the main window."""
+        reading = self.feed.refresh_now()
+        if reading is not None and reading is not self._shown:
+            self.apply(reading)  # hidden: the feed did not show it here
+
+    def _on_status(self, reading: StatusReading) -> None:
+        # While the Properties window is closed nothing is shown; reopening reads again.
+        if self.window().isVisible():
+            self.apply(reading)
+
+    def apply(self, reading: StatusReading) -> None:
+        """Show a status reading (or its error)."""
+        self._shown = reading
+        if reading.status is None:
+            self.warnings.set_verdicts([Verdict("error", "status", str(reading.error))])
             self.sig_refreshed.emit()
             return
-        self.status = status
-        self._show(status)
+        self.status = reading.status
+        self._show(reading.status)
         self.sig_refreshed.emit()
 
     def _show(self, st: ServerStatus) -> None:
@@ -436,11 +456,11 @@ class CertificatesPage(QWidget):
         )
         if not messages.confirm(self, "Cancel reserve certificate", question, True):
             return
-        console = self.console
-        self._track(run_with_passphrase(self, console, console.cancel_reserve, self._cancelled))
+        self._track(run_with_passphrase(
+            self, self.console, self.feed.after(self.console.cancel_reserve), self._cancelled))
 
-    def _cancelled(self, view: CertView) -> None:
-        self._done_text("The reserve certificate is cancelled.")
+    def _cancelled(self, done: tuple[CertView, StatusReading]) -> None:
+        self._done_text("The reserve certificate is cancelled.", done[1])
 
     def open_delivery(self) -> QWidget:
         """The delivery count, chart and at-risk list (ui/devices/delivery.py)."""
@@ -466,28 +486,35 @@ class CertificatesPage(QWidget):
         self._done_text(f"Connection gateway {view.host} now holds the main certificate.")
 
     def _start(self, fn: Callable[[], CertView]) -> None:
-        def done(view: CertView) -> None:
+        def done(result: tuple[CertView, StatusReading]) -> None:
+            view, reading = result
             # The first certificate of a store becomes the main one whatever the term.
             role = "reserve certificate" if view.state == "pending" else (
                 "Administration Server certificate"
             )
-            self._done_text(DONE_TEXT.format(role=role))
+            self._done_text(DONE_TEXT.format(role=role), reading)
 
         def failed(err: BaseException) -> None:
             messages.show_error(self, err)
-            self.refresh()
+            self.feed.request(again=True)
 
         self.result_label.hide()
-        self._track(run_with_passphrase(self, self.console, fn, done, failed))
+        # The status after the change is read in the same worker, so it comes with the result.
+        self._track(run_with_passphrase(self, self.console, self.feed.after(fn), done, failed))
 
     def _track(self, task: tasks.Task[Any]) -> None:
-        """Keep the task for tests and keep change buttons off while any task runs."""
+        """Keep the task for tests and keep change buttons off while work runs."""
         self.task = task
         task.sig_finished.connect(self._sync_buttons)
         self._sync_buttons()
 
-    def _done_text(self, message: str) -> None:
-        self.refresh()
+    def _done_text(self, message: str, reading: StatusReading | None = None) -> None:
+        """A change succeeded: show its status (``reading``, else read one off the GUI thread)."""
+        if reading is not None:
+            if self.feed.offer(reading) and reading is not self._shown:
+                self.apply(reading)  # the Properties window was closed meanwhile
+        else:
+            self.feed.request(again=True)
         self.result_label.setText(message)
         self.result_label.show()
         self.sig_changed.emit()

@@ -241,7 +241,7 @@ class DistributionPointsPage(QWidget):
 
     def _sync_buttons(self) -> None:
         point = self.selected_point()
-        writable = not self.console.read_only and not tasks.active_tasks()
+        writable = not self.console.read_only and not tasks.working_tasks()
         self.add_button.setEnabled(writable)
         self.remove_button.setEnabled(writable and point is not None)
         self.properties_button.setEnabled(point is not None)

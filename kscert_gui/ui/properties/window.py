@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.ui import ids, resources
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.properties.certificates import CertificatesPage
+from kscert_gui.ui.status_feed import StatusFeed
 
 if TYPE_CHECKING:
     from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
@@ -37,9 +38,13 @@ class PropertiesWindow(QDialog):
 
     sig_changed = Signal()
 
-    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, console: Console, parent: QWidget | None = None, *, feed: StatusFeed | None = None
+    ) -> None:
+        """``feed``: the main window's, so that one status read serves both windows."""
         super().__init__(parent)
         self.console = console
+        self.feed = feed if feed is not None else StatusFeed(console, self)
         self.setObjectName(ids.PROPERTIES_WINDOW)
         self.setWindowTitle(f"Properties: Administration Server {console.name}")
         self.setAccessibleName("Administration Server properties")
@@ -59,7 +64,7 @@ class PropertiesWindow(QDialog):
         self.sections.expandAll()
         self.sections.setMinimumWidth(200)
 
-        self.certificates_page = CertificatesPage(console)
+        self.certificates_page = CertificatesPage(console, feed=self.feed)
         # Built when its section is first chosen (start-up shows Certificates only).
         self._points_page: DistributionPointsPage | None = None
         self.pages = QStackedWidget()
@@ -157,5 +162,6 @@ class PropertiesWindow(QDialog):
         self.sig_changed.emit()
 
     def _on_points_changed(self) -> None:
-        self.certificates_page.refresh()
+        # Gateways changed: the status (stale-gateway warnings) is read off the GUI thread.
+        self.feed.request(again=True)
         self.sig_changed.emit()
