@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from kscert_gui.model.clock import Clock, system_clock
-from kscert_gui.model.errors import KscertError, StoreLockedError
+from kscert_gui.model.errors import KscertError, StoreLockedError, StoreNotWritableError
 from kscert_gui.services import secrets as secret_stores
 from kscert_gui.services.secrets import SecretStore
 
@@ -91,13 +91,14 @@ def memory_secrets_for(home: Path, value: bytes) -> SecretStore:
 
 
 def open_console(home: Path, secrets: SecretStore, clock: Clock) -> Console:
-    """Open the store for changes; if another process holds it, open it read-only."""
+    """Open the store for changes; read-only if another process holds it or this user
+    may not change it."""
     from kscert_gui.services.server import AdministrationServer
     from kscert_gui.ui.console import Console
 
     try:
         server = AdministrationServer.open(home, secrets, writable=True, clock=clock)
-    except StoreLockedError as err:
+    except (StoreLockedError, StoreNotWritableError) as err:
         server = AdministrationServer.open(home, secrets, writable=False, clock=clock)
         return Console(server, read_only_reason=str(err))
     return Console(server)

@@ -8,9 +8,12 @@ stdout. Passwords are never arguments: ``--password-stdin`` reads one line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import re
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +29,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
+#: A password on stdin longer than this is not a password (the wrong file was piped in).
+MAX_PASSWORD_BYTES = 64 * 1024
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns every exit path."""
@@ -37,23 +43,74 @@ class _Parser(argparse.ArgumentParser):
 def default_home() -> Path:
     env = os.environ.get("KSCERT_HOME")
     if env:
+        if not env.strip():
+            raise UsageError(
+                "KSCERT_HOME holds only spaces; unset it or set it to a store directory."
+            )
         return Path(env).expanduser()
     from platformdirs import user_data_path
 
     return user_data_path("kscert_gui", appauthor=False) / "default"
 
 
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+def parse_whole(text: str) -> int | None:
+    """A whole number written with the digits 0-9, or None.
+
+    ``int()`` alone also takes "1_0" (10) and digits of other scripts ("٣"), which a
+    person does not mean as a number here.
+    """
+    if not _WHOLE.fullmatch(text) or len(text) > 100:
+        return None
+    return int(text, 10)
+
+
 def _term_days(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days") from None
+    value = parse_whole(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days")
     if not MIN_TERM_DAYS <= value <= MAX_TERM_DAYS:
         raise argparse.ArgumentTypeError(
             f"{value} is out of range: the activation term is "
             f"{MIN_TERM_DAYS} to {MAX_TERM_DAYS} days"
         )
     return value
+
+
+def file_arg(text: str) -> Path:
+    """A file or directory name given by a person: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the file name is empty")
+    return Path(text)
+
+
+def _home_arg(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the store directory is empty; give a directory (or leave --home out)"
+        )
+    return Path(text).expanduser()
+
+
+def text_arg(what: str) -> Any:
+    """An argument type for a name (device, group, ...): not blank."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"the {what} is empty")
+        return text
+
+    return parse
+
+
+def finish_subparsers(action: Any) -> None:
+    """Name the sub-commands in "the following arguments are required: ..." messages.
+
+    Without a metavar argparse names the internal ``dest`` ("devices_command").
+    """
+    action.metavar = "{" + ",".join(action.choices) + "}"
 
 
 def _add_term(p: argparse.ArgumentParser) -> None:
@@ -77,11 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Manage the mobile Administration Server certificate.",
     )
     parser.add_argument(
-        "--home", type=Path, help="store directory (default: $KSCERT_HOME or the user data dir)"
+        "--home", type=_home_arg,
+        help="store directory (default: $KSCERT_HOME or the user data dir)",
     )
     parser.add_argument(
         "--passphrase-file",
-        type=Path,
+        type=file_arg,
         metavar="FILE",
         help="read the store passphrase from FILE when no keyring is usable",
     )
@@ -102,9 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", help="install another certificate")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--pkcs12", type=Path, metavar="FILE")
-    src.add_argument("--key", type=Path, metavar="FILE")
-    p.add_argument("--cert", type=Path, metavar="FILE")
+    src.add_argument("--pkcs12", type=file_arg, metavar="FILE")
+    src.add_argument("--key", type=file_arg, metavar="FILE")
+    p.add_argument("--cert", type=file_arg, metavar="FILE")
     p.add_argument("--password-stdin", action="store_true")
     _add_term(p)
     p.add_argument("--yes", action="store_true", help="confirm; acknowledge warnings")
@@ -113,10 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="check files against the requirements (no store)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--pkcs12", type=Path, metavar="FILE")
-    src.add_argument("--key", type=Path, metavar="FILE")
+    src.add_argument("--pkcs12", type=file_arg, metavar="FILE")
+    src.add_argument("--key", type=file_arg, metavar="FILE")
     # Not in the group: DESIGN §9 has both --key FILE --cert FILE and --cert FILE alone.
-    p.add_argument("--cert", type=Path, metavar="FILE", dest="cert_only")
+    p.add_argument("--cert", type=file_arg, metavar="FILE", dest="cert_only")
     p.add_argument("--password-stdin", action="store_true")
     p.add_argument("--address")
     p.add_argument("--json", action="store_true")
@@ -129,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("pem", "der", "p12"), default="pem")
     p.add_argument("--with-key", action="store_true")
     p.add_argument("--legacy", action="store_true", help="PKCS #12 with 3DES (old clients)")
-    p.add_argument("--out", type=Path, required=True, metavar="FILE")
+    p.add_argument("--out", type=file_arg, required=True, metavar="FILE")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("cancel-reserve", help="cancel the pending reserve certificate")
@@ -140,20 +198,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in (cli_fleet.register, cli_gateways.register, cli_tls.register):
         register(sub)
+    finish_subparsers(sub)
     return parser
 
 
 # --- helpers ------------------------------------------------------------------------------
 
 
+def read_stdin_line(stdin: TextIO) -> bytes | None:
+    """One line from stdin as bytes, only the line ending removed; None at end of input.
+
+    The bytes are read as they are (a password exported on a Latin-1 system is not
+    UTF-8); spaces are part of the line.
+
+    Raises:
+        UsageError: the line is longer than ``MAX_PASSWORD_BYTES`` (a file, not a
+            password, was piped in).
+    """
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is not None:
+        raw: bytes = buffer.readline(MAX_PASSWORD_BYTES + 3)
+    else:
+        raw = stdin.readline(MAX_PASSWORD_BYTES + 3).encode("utf-8", "surrogateescape")
+    if not raw:
+        return None
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if len(raw) > MAX_PASSWORD_BYTES:
+        raise UsageError(
+            f"The line on standard input is longer than {MAX_PASSWORD_BYTES // 1024} KiB: "
+            "it is not a password. Give the password as one line."
+        )
+    return raw
+
+
 def read_password(stdin: TextIO) -> bytes:
-    """One line from stdin; only the line ending is removed (spaces are part of it)."""
-    line = stdin.readline()
-    if line.endswith("\n"):
-        line = line[:-1]
-    if line.endswith("\r"):
-        line = line[:-1]
-    return line.encode("utf-8")
+    """The password of ``--password-stdin``: one line (an empty line: empty password).
+
+    Raises:
+        UsageError: stdin is empty (nothing, not even an empty line, was given).
+    """
+    line = read_stdin_line(stdin)
+    if line is None:
+        raise UsageError(
+            "--password-stdin was given but standard input is empty; give the password "
+            "as one line (an empty line for an empty password), or leave "
+            "--password-stdin out."
+        )
+    return line
+
+
+def _require_text_password(password: bytes | None) -> None:
+    """A PKCS #12 password is text (RFC 7292 turns it into UTF-16): refuse other bytes.
+
+    A private key file's password is used as bytes and may be anything.
+    """
+    if password is None:
+        return
+    try:
+        password.decode("utf-8")
+    except UnicodeDecodeError:
+        # Neither the byte nor its position: both are part of the secret.
+        raise UsageError(
+            "The password on standard input is not UTF-8 text; a PKCS #12 password is "
+            "text. Give it as UTF-8."
+        ) from None
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: Sequence[str]) -> None:
@@ -167,17 +278,22 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: Sequence[str]) -
 def _secrets(args: argparse.Namespace) -> Any:
     from kscert_gui.services import secrets
 
-    path = args.passphrase_file or (
-        Path(os.environ["KSCERT_PASSPHRASE_FILE"]) if os.environ.get("KSCERT_PASSPHRASE_FILE")
-        else None
-    )
+    path = args.passphrase_file
+    env = os.environ.get("KSCERT_PASSPHRASE_FILE")
+    if path is None and env:
+        if not env.strip():
+            raise UsageError(
+                "KSCERT_PASSPHRASE_FILE holds only spaces; unset it or set it to the "
+                "passphrase file."
+            )
+        path = Path(env).expanduser()
     if path is not None:
         return secrets.PassphraseFileSecretStore(path)
     return secrets.LazyKeyringSecretStore()
 
 
 def _server(args: argparse.Namespace, *, writable: bool) -> Any:
-    from kscert_gui.model.errors import StoreLockedError
+    from kscert_gui.model.errors import StoreLockedError, StoreNotWritableError
     from kscert_gui.services.server import AdministrationServer
 
     home = args.home or default_home()
@@ -186,7 +302,7 @@ def _server(args: argparse.Namespace, *, writable: bool) -> Any:
     try:
         # A reader that can take the lock also records switches it observes (DESIGN §2).
         return AdministrationServer.open(home, _secrets(args), writable=True)
-    except StoreLockedError:
+    except (StoreLockedError, StoreNotWritableError):
         return AdministrationServer.open(home, _secrets(args), writable=False)
 
 
@@ -207,7 +323,7 @@ def _cert_lines(title: str, cert: Any, at: Any) -> list[str]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    at = parse_instant(args.at) if args.at else None
+    at = parse_instant(args.at) if args.at is not None else None
     with _server(args, writable=False) as server:
         st = server.status(at)
     text = [f"{st.name}: {st.state}  (at {iso(st.at)})"]
@@ -238,7 +354,7 @@ def cmd_reissue(args: argparse.Namespace) -> int:
         plan = server.plan_reissue(request)
         for issue in plan.issues:
             if issue.severity != "error":
-                sys.stderr.write(f"kscert: {issue.severity}: {issue.message}\n")
+                sys.stderr.write(f"kscert: {issue.severity}: {printable(issue.message)}\n")
         view = server.reissue(request, confirmed=args.yes)
         st = server.status()
     _emit(
@@ -260,6 +376,7 @@ def _import_request(args: argparse.Namespace) -> Any:
         raise UsageError("--cert goes with --key, not with --pkcs12.")
     password = read_password(sys.stdin) if args.password_stdin else None
     if args.pkcs12 is not None:
+        _require_text_password(password)
         return ImportRequest("pkcs12", args.after_days, pkcs12=args.pkcs12, password=password)
     return ImportRequest("x509", args.after_days, key=args.key, cert=args.cert, password=password)
 
@@ -269,7 +386,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _server(args, writable=True) as server:
         check = server.check_import(request)
         for f in check.findings:
-            sys.stderr.write(f"kscert: {f.severity} [{f.code}]: {f.message} {f.fix}\n")
+            sys.stderr.write(
+                f"kscert: {f.severity} [{f.code}]: {printable(f.message)} {f.fix}\n")
         if any(f.code == "unreadable" for f in check.findings):
             _emit(args, {"ok": False, "findings": [f.to_json() for f in check.findings]}, [])
             return EXIT_USAGE
@@ -296,8 +414,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.pkcs12 is not None and args.cert_only is not None:
         raise UsageError("--cert goes with --key, not with --pkcs12.")
     password = read_password(sys.stdin) if args.password_stdin else None
-    address = crypto.normalize_address(args.address) if args.address else None
+    address = crypto.normalize_address(args.address) if args.address is not None else None
     if args.pkcs12 is not None:
+        _require_text_password(password)
         material = inputs.load_pkcs12_file(args.pkcs12, password)
     elif args.key is not None:
         if args.cert_only is None:
@@ -345,18 +464,69 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--format p12 needs --with-key.")
     if args.legacy and args.format != "p12":
         raise UsageError("--legacy applies to --format p12 only.")
+    _check_out(args.out)
     password = None
     if args.format == "p12":
-        password = read_password(sys.stdin)
+        password = read_stdin_line(sys.stdin)
         if not password:
             raise UsageError("Give the PKCS #12 password on stdin (one line, not empty).")
-    if args.out.exists() and args.out.is_dir():
-        raise UsageError(f"{args.out} is a directory; give a file name.")
+        _require_text_password(password)
+    mismatch = _format_mismatch(args.out, args.format)
+    if mismatch is not None:
+        sys.stderr.write(f"kscert: warning: {printable(mismatch)}\n")
     with _server(args, writable=False) as server:
         data = server.export(args.which, args.format, password=password, legacy=args.legacy)
-    write_private_file(args.out, data)
+    try:
+        write_private_file(args.out, data)
+    except OSError as err:
+        raise UsageError(f"{args.out} cannot be written: {_os_reason(err)}.") from None
     sys.stdout.write(f"Wrote {args.out}\n")
     return EXIT_OK
+
+
+def _os_reason(err: OSError) -> str:
+    text = err.strerror or type(err).__name__
+    return text[0].lower() + text[1:]
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot become the exported file, before any work is done.
+
+    The file is written as a new private file renamed over the name, so a name that is
+    a device (/dev/stdout), a pipe or a link would be replaced, not written through.
+    """
+    try:
+        info = os.lstat(out)
+    except (FileNotFoundError, NotADirectoryError):
+        info = None  # the folder is checked below
+    except OSError as err:
+        raise UsageError(f"{out} cannot be written: {_os_reason(err)}.") from None
+    if info is not None:
+        if stat.S_ISDIR(info.st_mode) or (stat.S_ISLNK(info.st_mode) and out.is_dir()):
+            raise UsageError(f"{out} is a directory; give a file name.")
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a link" if stat.S_ISLNK(info.st_mode) else "not a regular file"
+            raise UsageError(
+                f"{out} is {kind}; the export is written as a new private file that would "
+                "replace it. Give the name of a regular file."
+            )
+    parent = out.parent
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"{out} cannot be written: the folder {parent} {what}.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{out} cannot be written: the folder {parent} is not writable.")
+
+
+_FORMAT_OF_SUFFIX = {".pem": "pem", ".der": "der", ".p12": "p12", ".pfx": "p12"}
+
+
+def _format_mismatch(out: Path, fmt: str) -> str | None:
+    expected = _FORMAT_OF_SUFFIX.get(out.suffix.lower())
+    if expected is None or expected == fmt:
+        return None
+    return (f"{out.name} is named like a {expected.upper()} file but is written as "
+            f"{fmt.upper()} (--format {fmt}).")
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
@@ -371,14 +541,69 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 # --- entry point --------------------------------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as \\xNN, so a message that quotes what a
+    person typed cannot move the cursor or recolour the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _used_actions(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Any]:
+    """The arguments of ``parser`` and of each sub-command that ``args`` chose."""
+    found: list[Any] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(args, action.dest, None) or "")
+            if chosen is not None:
+                found += _used_actions(chosen, args)
+        else:
+            found.append(action)
+    return found
+
+
+def _check_text_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a name or address given as bytes that are not UTF-8.
+
+    Python hands such bytes over as lone surrogates, which SQLite, IDNA and the JSON on
+    stdout cannot take. File names (Path values) are left alone: a file may have such a
+    name.
+    """
+    for action in _used_actions(parser, args):
+        value = getattr(args, action.dest, None)
+        if not isinstance(value, str):
+            continue
+        found = _SURROGATE.search(value)
+        if found is not None:
+            label = "/".join(action.option_strings) or action.metavar or action.dest
+            raise UsageError(
+                f"argument {label}: the value is not UTF-8 text (byte "
+                f"0x{ord(found.group()) - 0xDC00:02x}); type it again in a UTF-8 terminal."
+            )
+
+
+def _tolerant_stdio() -> None:
+    """Never fail on printing a name that is not UTF-8 (file names may be bytes)."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict":
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
+        _tolerant_stdio()
         parser = build_parser()
         args = parser.parse_args(argv)
+        _check_text_arguments(parser, args)
         rc: int = args.func(args)
         return rc
     except KscertError as err:
-        sys.stderr.write(f"kscert: error: {err.message}\n")
+        sys.stderr.write(f"kscert: error: {printable(err.message)}\n")
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("kscert: interrupted\n")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from kscert_gui.model.clock import iso, parse_instant
@@ -40,11 +40,16 @@ def _platform(text: str) -> str:
     return value
 
 
+_DECIMAL = re.compile(r"\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*")
+
+
 def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours") from None
+    # float() alone also takes "1_2" and digits of other scripts; "inf" and "nan" are
+    # refused as out of range below.
+    special = text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan")
+    if not (special or _DECIMAL.fullmatch(text)) or len(text) > 100:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of hours")
+    value = float(text)
     if not math.isfinite(value) or not MIN_SYNC_HOURS <= value <= MAX_SYNC_HOURS:
         raise argparse.ArgumentTypeError(
             f"{text} is out of range: a synchronization period is 1 minute "
@@ -55,10 +60,11 @@ def _hours(text: str) -> float:
 
 def _whole(unit: str, maximum: int) -> Any:
     def parse(text: str) -> int:
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of {unit}") from None
+        from kscert_gui.cli import parse_whole
+
+        value = parse_whole(text)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of {unit}")
         if not 1 <= value <= maximum:
             raise argparse.ArgumentTypeError(f"{value} is out of range: 1 to {maximum} {unit}")
         return value
@@ -68,13 +74,15 @@ def _whole(unit: str, maximum: int) -> Any:
 
 def register(sub: Any) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
+    from kscert_gui.cli import file_arg, finish_subparsers, text_arg
+
     devices = sub.add_parser("devices", help="managed devices: add, import, list")
     dsub = devices.add_subparsers(dest="devices_command", required=True,
                                   parser_class=type(devices))
 
     p = dsub.add_parser("add", help="add a device by hand")
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--group", required=True, metavar="GROUP",
+    p.add_argument("name", metavar="NAME", type=text_arg("device name"))
+    p.add_argument("--group", required=True, metavar="GROUP", type=text_arg("group"),
                    help="group name or path, e.g. 'Field staff' or 'Managed devices/Field staff'")
     p.add_argument("--platform", required=True, type=_platform, metavar="P",
                    help=f"one of {', '.join(PLATFORMS)}")
@@ -84,7 +92,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_devices_add)
 
     p = dsub.add_parser("import", help="import devices from a CSV file")
-    p.add_argument("file", type=Path, metavar="FILE.csv")
+    p.add_argument("file", type=file_arg, metavar="FILE.csv")
     p.add_argument("--skip-bad-rows", action="store_true",
                    help="import the good rows and report the bad ones (default: import nothing "
                         "if any row is bad)")
@@ -94,7 +102,8 @@ def register(sub: Any) -> None:
     p = dsub.add_parser("list", help="devices and their reserve certificate delivery state")
     p.add_argument("--state", choices=DEVICE_STATES, metavar="S",
                    help=f"only devices in this state: {', '.join(DEVICE_STATES)}")
-    p.add_argument("--group", metavar="GROUP", help="only devices of this group")
+    p.add_argument("--group", metavar="GROUP", type=text_arg("group"),
+                   help="only devices of this group")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices_list)
 
@@ -105,7 +114,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_groups_list)
     p = gsub.add_parser("set-sync", help="set a group's synchronization period")
-    p.add_argument("group", metavar="GROUP")
+    p.add_argument("group", metavar="GROUP", type=text_arg("group"))
     period = p.add_mutually_exclusive_group(required=True)
     period.add_argument("--hours", type=_hours, metavar="H")
     period.add_argument("--inherit", action="store_true",
@@ -122,6 +131,8 @@ def register(sub: Any) -> None:
     step.add_argument("--hours", type=_whole("hours", MAX_ADVANCE_DAYS * 24), metavar="H")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_simulate_advance)
+    for action in (dsub, gsub, ssub):
+        finish_subparsers(action)
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -154,7 +165,7 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
         except DeviceImportError as err:
             report = err.report
             for e in report.errors:
-                sys.stderr.write(f"kscert: {args.file}: {e}\n")
+                sys.stderr.write(f"kscert: {cli.printable(f'{args.file}: {e}')}\n")
             if report.error_count > len(report.errors):
                 sys.stderr.write(f"kscert: … and {report.error_count - len(report.errors)} "
                                  "more bad rows\n")
@@ -163,7 +174,7 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
             cli._emit(args, report.to_json(), [])
             return int(cli.EXIT_ERROR)
     for e in report.errors:
-        sys.stderr.write(f"kscert: warning: {args.file}: {e} (skipped)\n")
+        sys.stderr.write(f"kscert: warning: {cli.printable(f'{args.file}: {e}')} (skipped)\n")
     cli._emit(
         args,
         report.to_json(),

@@ -32,13 +32,16 @@ def _port(text: str) -> int:
 
 def register(sub: Any) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
+    from kscert_gui.cli import finish_subparsers, text_arg
+
     gw = sub.add_parser("gateways", help="distribution points and connection gateways")
     gsub = gw.add_subparsers(dest="gateways_command", required=True,
                              parser_class=type(gw))
 
     p = gsub.add_parser("add", help="add a distribution point acting as connection gateway")
-    p.add_argument("device", metavar="DEVICE", help="the host (Windows, Linux or macOS)")
-    p.add_argument("--scope", required=True, metavar="GROUP",
+    p.add_argument("device", metavar="DEVICE", type=text_arg("device name"),
+                   help="the host (Windows, Linux or macOS)")
+    p.add_argument("--scope", required=True, metavar="GROUP", type=text_arg("scope group"),
                    help="distribution point scope: a group name or path")
     p.add_argument("--agent-port", type=_port, default=rules.DEFAULT_AGENT_PORT, metavar="N",
                    help=f"port for Network Agents (default {rules.DEFAULT_AGENT_PORT})")
@@ -50,14 +53,14 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_gateways_add)
 
     p = gsub.add_parser("remove", help="disable a host as a distribution point (needs --yes)")
-    p.add_argument("device", metavar="DEVICE")
+    p.add_argument("device", metavar="DEVICE", type=text_arg("device name"))
     p.add_argument("--yes", action="store_true", help="confirm the removal")
     p.set_defaults(func=cmd_gateways_remove)
 
     p = gsub.add_parser("reconnect",
                         help="remove and add the gateway again: it receives the main "
                              "certificate")
-    p.add_argument("device", metavar="DEVICE")
+    p.add_argument("device", metavar="DEVICE", type=text_arg("device name"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_gateways_reconnect)
 
@@ -72,6 +75,8 @@ def register(sub: Any) -> None:
                              "gateways until they are reconnected; 15: delivered automatically")
     p.add_argument("version", choices=rules.SERVER_VERSIONS)
     p.set_defaults(func=cmd_server_set_version)
+    finish_subparsers(gsub)
+    finish_subparsers(ssub)
 
 
 # --- output -------------------------------------------------------------------------------

@@ -41,8 +41,62 @@ def _timeout(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
     if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(f"{text} is out of range (0 to 600 seconds)")
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: more than 0 and at most 600 seconds")
     return value
+
+
+def _bind(text: str) -> str:
+    """The address ``serve`` listens on: an IP address or a host name of this machine."""
+    import ipaddress
+
+    from kscert_gui.services.tls import host_problem
+
+    raw = text.strip()
+    if raw.startswith("[") and raw.endswith("]"):
+        raw = raw[1:-1]  # [::1], as in HOST:PORT
+    if not raw:
+        raise argparse.ArgumentTypeError(
+            "the address is empty; give an IP address such as 127.0.0.1 or ::1")
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        pass
+    else:
+        return raw
+    if ":" in raw or "/" in raw:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an IP address or host name; give the address only (the port "
+            "is --server-port)")
+    problem = host_problem(raw)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return raw
+
+
+def _servername(text: str) -> str:
+    """The SNI name of ``check``: a host name (TLS sends no IP address as SNI)."""
+    from kscert_gui.services.tls import host_problem
+
+    raw = text.strip()
+    if not raw:
+        raise argparse.ArgumentTypeError("the name is empty")
+    if ":" in raw or "/" in raw:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a host name; give the name only, without a scheme, port or "
+            "path")
+    problem = host_problem(raw)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        return raw
+    raise argparse.ArgumentTypeError(
+        f"'{text}' is an IP address; TLS sends only a host name as the server name (SNI). "
+        "Leave --servername out to connect without one")
 
 
 def register(sub: Any) -> None:
@@ -53,7 +107,7 @@ def register(sub: Any) -> None:
         "serve",
         help="serve the mobile certificate over TLS: the server's port and each gateway's",
     )
-    p.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+    p.add_argument("--bind", default="127.0.0.1", metavar="ADDR", type=_bind,
                    help="address to listen on (default 127.0.0.1)")
     p.add_argument("--server-port", type=_port, default=DEFAULT_SERVER_PORT, metavar="N",
                    help=f"the Administration Server's port for mobile devices "
@@ -62,7 +116,8 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("check", help="connect with TLS and report the served certificate chain")
     p.add_argument("endpoint", metavar="HOST:PORT", help="HOST:PORT or [IPV6]:PORT")
-    p.add_argument("--servername", metavar="NAME", help="SNI name (default: the host name)")
+    p.add_argument("--servername", metavar="NAME", type=_servername,
+                   help="SNI name (default: the host name)")
     p.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS",
                    help="give up after this many seconds (default 10)")
     p.add_argument("--json", action="store_true")
@@ -124,18 +179,16 @@ def _store_match(args: argparse.Namespace, sha256: str) -> tuple[str | None, str
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import _emit
+    from kscert_gui.cli import _emit, printable
     from kscert_gui.model.clock import iso
     from kscert_gui.services.tls import parse_endpoint, probe
 
     host, port = parse_endpoint(args.endpoint)
-    if args.servername is not None and not args.servername.strip():
-        raise UsageError("--servername needs a name.")
     result = probe(host, port, servername=args.servername, timeout=args.timeout)
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if not result.served:
         _emit(args, result.to_json(None), [])
-        sys.stderr.write(f"kscert: {where}: {result.error}\n")
+        sys.stderr.write(f"kscert: {where}: {printable(result.error or '')}\n")
         return EXIT_TLS_FAILURE
     leaf = result.chain[0]
     matches, note = _store_match(args, leaf.sha256)

@@ -42,17 +42,27 @@ def parse_instant(text: str) -> datetime:
     from kscert_gui.model.errors import UsageError
 
     raw = text.strip()
+    if not raw:
+        raise UsageError(
+            "The instant is empty: give an ISO 8601 instant (for example 2026-12-31T23:59:59Z)."
+        )
     if raw.endswith(("Z", "z")):
         raw = raw[:-1] + "+00:00"
     try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
+        # An offset can carry an instant past the year 1 or 9999 (0001-01-01T00:00+14:00).
+        return ensure_utc(datetime.fromisoformat(raw))
+    except (ValueError, OverflowError):
         raise UsageError(
             f"'{text}' is not an ISO 8601 instant (for example 2026-12-31T23:59:59Z)."
         ) from None
-    return ensure_utc(value)
 
 
 def iso(value: datetime) -> str:
-    """ISO 8601 UTC with a ``Z``, whole seconds."""
-    return ensure_utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC with a ``Z``, whole seconds.
+
+    The year always has four digits (``strftime("%Y")`` writes the year 1 as "1", which
+    is not ISO 8601 and which ``datetime.fromisoformat`` cannot read back).
+    """
+    v = ensure_utc(value)
+    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T"
+            f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z")

@@ -51,6 +51,10 @@ class StoreError(KscertError):
     """The store cannot be opened or changed."""
 
 
+class StoreNotWritableError(StoreError):
+    """The store exists and can be read, but this user may not change it (permissions)."""
+
+
 class StoreLockedError(StoreError):
     """Another process holds the store for changes."""
 

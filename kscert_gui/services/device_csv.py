@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ from kscert_gui.model.fleet import PLATFORMS, canonical_platform
 MAX_CSV_BYTES = 64 * 1024 * 1024
 HEAD_BYTES = 64 * 1024
 MAX_NAME = 255
+#: Groups nest at most this deep under "Managed devices".
+MAX_GROUP_DEPTH = 32
 #: The error list keeps this many entries; the count covers all of them.
 MAX_KEPT_ERRORS = 1000
 #: A last synchronization may be this far in the future (clocks of exporting machines).
@@ -167,6 +170,20 @@ def group_path(text: str) -> tuple[str, ...]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def check_group(text: str) -> str | None:
+    """Why the group path ``text`` cannot name a group (to be created), or None."""
+    parts = group_path(text)
+    if len(parts) > MAX_GROUP_DEPTH:
+        return (f"the group path has {len(parts)} levels; groups nest at most "
+                f"{MAX_GROUP_DEPTH} deep")
+    for part in parts:
+        if len(part) > MAX_NAME:
+            return f"the group name '{part[:40]}…' is longer than {MAX_NAME} characters"
+        if _CONTROL.search(part):
+            return "the group name holds control characters"
+    return None
+
+
 def check_name(name: str) -> str | None:
     """Why ``name`` cannot be a device name, or None."""
     if not name:
@@ -193,9 +210,16 @@ def _decode(path: Path, data: bytes) -> str:
 def read_head(path: Path) -> tuple[bytes, int]:
     """The first bytes of the file and its size; InputFileError if it cannot be a CSV."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        info = path.stat()
+        size = info.st_size
+        if stat.S_ISDIR(info.st_mode):
             raise InputFileError(f"{path} is a directory, not a CSV file.")
+        if not stat.S_ISREG(info.st_mode):
+            # A pipe with no writer, a terminal or a device could block or never end.
+            raise InputFileError(
+                f"{path} is not a regular file (a pipe or a device); save the device list "
+                "to a file and give its name."
+            )
         with path.open("rb") as fh:
             head = fh.read(HEAD_BYTES)
     except FileNotFoundError:
@@ -335,8 +359,8 @@ def _read_plain(text: str, delimiter: str, columns: Mapping[str, int], width: in
         return None
 
     group_paths = {raw: group_path(raw) for raw in dict.fromkeys(raw_groups)}
-    if max(map(len, group_paths)) >= limit:
-        return None
+    if max(map(len, group_paths)) >= limit or any(map(check_group, group_paths)):
+        return None  # the row reader says which rows are bad
     return ParsedCsv(
         lines=list(range(2, rows + 2)),
         names=names,
@@ -486,6 +510,10 @@ def _record(line: int, fields: Sequence[str], i_name: int, i_group: int, i_platf
     problem = check_name(name)
     if problem is not None:
         parsed.add_error(line, problem)
+        return None
+    group_problem = check_group(fields[i_group])
+    if group_problem is not None:
+        parsed.add_error(line, f"{group_problem} (device '{name}')")
         return None
     raw_platform = fields[i_platform]
     platform = raw_platform if raw_platform in PLATFORMS else canonical_platform(raw_platform)

@@ -471,6 +471,9 @@ class FleetOps(ServerBase):
             except NotFoundError:
                 if not create_group:
                     raise
+                problem = device_csv.check_group(group)
+                if problem is not None:
+                    raise ValidationError(problem[0].upper() + problem[1:] + ".") from None
                 gid = self._ensure_group(conn, device_csv.group_path(group), {}, created)
             existing = conn.execute(
                 "SELECT name FROM devices WHERE name = ? COLLATE NOCASE", (name,)

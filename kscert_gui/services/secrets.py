@@ -303,7 +303,10 @@ class PassphraseFileSecretStore:
         return f"PassphraseFileSecretStore({str(self.path)!r})"
 
     def _read(self) -> bytes:
-        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+        # O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever; the
+        # file is refused below unless it is a regular file, for which the flag does
+        # nothing.
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
             fd = os.open(self.path, flags)
         except FileNotFoundError:

@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import sqlite3
+import stat
 import sys
 import threading
 import time
@@ -31,7 +32,12 @@ from types import TracebackType
 from typing import Literal, Protocol, cast, get_args
 
 from kscert_gui.model.clock import ensure_utc, iso
-from kscert_gui.model.errors import NotFoundError, StoreError, StoreLockedError
+from kscert_gui.model.errors import (
+    NotFoundError,
+    StoreError,
+    StoreLockedError,
+    StoreNotWritableError,
+)
 from kscert_gui.services.fsutil import chmod_private, ensure_private_dir, write_private_file
 
 DB_NAME = "store.sqlite3"
@@ -331,6 +337,94 @@ class _FlockLock:
                 os.close(fd)
 
 
+def _connect_read_only(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _reason(err: OSError) -> str:
+    """An OS error in words, without Python's "[Errno n]" and repeated file name."""
+    if err.strerror:
+        return err.strerror[0].lower() + err.strerror[1:]
+    return str(err)
+
+
+def _not_writable(home: Path) -> StoreNotWritableError:
+    return StoreNotWritableError(
+        f"The store {home} cannot be changed by this user (permission denied); it can "
+        "still be read. Only the user who owns the store can change it."
+    )
+
+
+def _store_exists(home: Path) -> bool:
+    """True when ``home`` holds a store database.
+
+    Raises:
+        StoreError: ``home`` cannot be looked into (permission denied), so whether it
+            holds a store cannot be told.
+    """
+    try:
+        return stat.S_ISREG(os.stat(home / DB_NAME).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except PermissionError:
+        raise StoreError(f"The store directory {home} cannot be read: permission denied.") from None
+    except OSError as err:
+        raise StoreError(f"The store directory {home} cannot be read: {_reason(err)}.") from None
+
+
+def _is_store_file(name: str) -> bool:
+    """A file a store (or a store being created) has in its directory."""
+    return (
+        name.startswith((DB_NAME, f".{OWNER_NAME}."))
+        or name in (LOCK_NAME, OWNER_NAME)
+    )
+
+
+def _check_new_home(home: Path) -> None:
+    """Refuse to create a store in a directory that already holds other things.
+
+    A store makes its directory private (0700); taking over the user's home, /tmp or a
+    project folder because ``--home`` named it by mistake would lock others out of it
+    and mix the store with unrelated files.
+
+    Raises:
+        StoreError: ``home`` is a file, or a directory that holds no store but other
+            files.
+    """
+    try:
+        info = os.stat(home)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # created below (a parent that is a file is reported there)
+    except OSError as err:
+        raise StoreError(f"The store directory {home} cannot be read: {_reason(err)}.") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise StoreError(
+            f"{home} is a file, not a store directory; give a directory (--home or "
+            "KSCERT_HOME)."
+        )
+    try:
+        others = sorted(name for name in os.listdir(home) if not _is_store_file(name))
+    except OSError as err:
+        raise StoreError(f"The store directory {home} cannot be read: {_reason(err)}.") from None
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3
+                                         else "")
+        raise StoreError(
+            f"{home} is not a store directory: it holds other files ({shown}) and no "
+            "store. A store needs a directory of its own: give a new or empty directory "
+            "(--home or KSCERT_HOME)."
+        )
+
+
 def _acquire_lock(path: Path) -> _Lock | None:
     """The store's kernel lock, or None when another holder has it (OSError: cannot lock).
 
@@ -433,16 +527,25 @@ class Store:
     @classmethod
     def _open_writable(cls, home: Path, *, create: bool) -> Store:
         db = home / DB_NAME
-        if not create and not db.is_file():
+        exists = _store_exists(home)
+        if not create and not exists:
             raise StoreError(f"There is no store in {home}.")
+        if not exists:
+            _check_new_home(home)
         try:
             ensure_private_dir(home)
         except OSError as err:
-            raise StoreError(f"The store directory {home} cannot be created: {err}") from err
+            if exists and isinstance(err, PermissionError):
+                raise _not_writable(home) from None
+            raise StoreError(
+                f"The store directory {home} cannot be created: {_reason(err)}."
+            ) from None
         try:
             lock = _acquire_lock(home / LOCK_NAME)
         except OSError as err:
-            raise StoreError(f"The store {home} cannot be locked: {err}") from err
+            if isinstance(err, PermissionError):
+                raise _not_writable(home) from None
+            raise StoreError(f"The store {home} cannot be locked: {_reason(err)}.") from None
         if lock is None:
             raise StoreLockedError(_wait_for_owner(home), str(home))
         conn: sqlite3.Connection | None = None
@@ -466,7 +569,13 @@ class Store:
             with contextlib.suppress(OSError):
                 (home / OWNER_NAME).unlink()
             lock.release()
-            if isinstance(err, sqlite3.Error | OSError):
+            if isinstance(err, PermissionError) or (
+                isinstance(err, sqlite3.OperationalError) and "readonly" in str(err)
+            ):
+                raise _not_writable(home) from None
+            if isinstance(err, OSError):
+                raise StoreError(f"The store {home} cannot be opened: {_reason(err)}.") from err
+            if isinstance(err, sqlite3.Error):
                 raise StoreError(f"The store {home} cannot be opened: {err}") from err
             raise
         return cls(home, conn, lock)
@@ -474,15 +583,20 @@ class Store:
     @classmethod
     def _open_read_only(cls, home: Path) -> Store:
         db = home / DB_NAME
-        if not db.is_file():
+        if not _store_exists(home):
             raise StoreError(f"There is no store in {home}.")
         uri = f"{db.resolve().as_uri()}?mode=ro"
         conn: sqlite3.Connection | None = None
         try:
-            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA query_only = ON")
-            conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                conn = _connect_read_only(uri)
+            except sqlite3.OperationalError as err:
+                # A WAL database opens read-only only where its -shm file can be made.
+                # In a store of another user (no write permission in its directory) that
+                # fails although the database is complete when no -wal file is left.
+                if "readonly" not in str(err) or (home / f"{DB_NAME}-wal").exists():
+                    raise
+                conn = _connect_read_only(uri + "&immutable=1")
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             _check_not_newer(version, home)
             if version < schema_version():

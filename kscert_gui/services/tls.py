@@ -111,6 +111,11 @@ def parse_endpoint(text: str) -> tuple[str, int]:
             or an IPv6 address without brackets.
     """
     raw = text.strip()
+    if "://" in raw or "/" in raw:
+        raise UsageError(
+            f"'{text}' is not HOST:PORT: give the host and port only, without a scheme "
+            "(https://) or a path."
+        )
     if raw.startswith("["):
         host, sep, rest = raw[1:].partition("]")
         if not sep or not rest.startswith(":"):
@@ -130,21 +135,48 @@ def parse_endpoint(text: str) -> tuple[str, int]:
             )
     if not host:
         raise UsageError(f"'{text}' is not HOST:PORT: the host is missing.")
+    if not raw.startswith("["):
+        problem = host_problem(host)
+        if problem is not None:
+            raise UsageError(f"'{text}' is not HOST:PORT: {problem}.")
     return host, parse_port(port_text, what=f"the port in '{text}'")
 
 
+def host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be looked up as a host name or IP address, or None.
+
+    Catches what the resolver would otherwise fail on with an encoding error (an
+    empty label, a label over 63 characters) or look up in vain (spaces, control
+    characters, an IPv4 address with a number over 255).
+    """
+    if _is_ip(host):
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in host):
+        return f"'{host}' holds spaces or control characters"
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if all(label.isascii() and label.isdigit() for label in labels):
+        return f"'{host}' looks like an IP address but is not a valid one"
+    try:
+        host.encode("idna")
+    except UnicodeError:
+        return (f"'{host}' is not a valid host name (an empty label, two dots in a row, or "
+                "a part longer than 63 characters)")
+    return None
+
+
 def parse_port(text: str, *, what: str = "the port") -> int:
-    """A TCP port 1-65535 given by a person.
+    """A TCP port 1-65535 given by a person (the digits 0-9 only).
 
     Raises:
         UsageError: not a whole number, or out of range.
     """
-    try:
-        port = int(text.strip(), 10)
-    except ValueError:
-        raise UsageError(f"{what.capitalize()} '{text}' is not a number.") from None
+    what = what[:1].upper() + what[1:]
+    digits = text.strip()
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        raise UsageError(f"{what} is not a number: '{text}'.")
+    port = int(digits, 10)
     if not 1 <= port <= 65535:
-        raise UsageError(f"{what.capitalize()} {port} is out of range (1-65535).")
+        raise UsageError(f"{what} is out of range: {port} (a port is 1 to 65535).")
     return port
 
 
@@ -278,6 +310,9 @@ def probe(
         raw = socket.create_connection((host, port), timeout=timeout)
     except socket.gaierror as err:
         return failed(f"cannot resolve {host}: {err.strerror or err}")
+    except UnicodeError:
+        # The resolver's IDNA encoding: an empty label or one over 63 characters.
+        return failed(f"cannot resolve {host}: it is not a valid host name")
     except ConnectionRefusedError:
         return failed(f"connection refused: nothing listens on {where}")
     except TimeoutError:
@@ -700,8 +735,11 @@ class TlsServer:
             if lst_or_none is None:
                 try:
                     sock = self._listen(spec.port)
-                except OSError as err:
-                    reason = err.strerror or str(err)
+                except (OSError, UnicodeError) as err:
+                    reason = getattr(err, "strerror", None) or str(err)
+                    if isinstance(err, PermissionError) and spec.port < 1024:
+                        reason += (" (ports below 1024 need administrator rights; choose a "
+                                   "port from 1024 up)")
                     line = f"Cannot listen on {self._bind}:{spec.port} for {spec.label}: {reason}"
                     if initial and key == SERVER_KEY:
                         raise KscertError(line + ".") from None
