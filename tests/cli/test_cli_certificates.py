@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
@@ -14,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certkit import compliant_certificate
+from clikit import Run, write_passfile
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kscert_gui import cli
 from kscert_gui.model.clock import parse_instant
 
 PASSWORD = "correct horse  battery "  # spaces are part of it
@@ -33,32 +33,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def passfile(tmp_path: Path) -> Path:
-    path = tmp_path / "store.pass"
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.write(fd, b"a store passphrase for tests\n")
-    os.close(fd)
-    return path
-
-
-class Run:
-    def __init__(self, home: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.passfile = passfile
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-
-    def __call__(self, *args: str, stdin: str = "") -> tuple[int, str, str]:
-        self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        self.capsys.readouterr()
-        rc = cli.main(["--home", str(self.home), "--passphrase-file", str(self.passfile), *args])
-        out, err = self.capsys.readouterr()
-        return rc, out, err
-
-    def json(self, *args: str, stdin: str = "") -> tuple[int, Any]:
-        rc, out, err = self(*args, "--json", stdin=stdin)
-        assert "Traceback" not in err
-        return rc, json.loads(out)
+    return write_passfile(tmp_path / "store.pass")
 
 
 def stable(data: Any) -> Any:
@@ -217,28 +192,7 @@ def _make_pair(tmp_path: Path, name: str = "custom.example.test", days: int = 30
 ]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     now = datetime.now(UTC) - timedelta(minutes=1)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    cert = compliant_certificate(key, name, now, days)
     return key, cert
 
 

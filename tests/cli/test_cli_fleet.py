@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from clikit import Run, write_passfile
 
-from kscert_gui import cli
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.services.demo import create_demo_store
 from kscert_gui.services.secrets import PassphraseFileSecretStore
@@ -23,32 +19,7 @@ HEADER = "name,group,platform,last synchronization\n"
 
 @pytest.fixture
 def passfile(tmp_path: Path) -> Path:
-    path = tmp_path / "store.pass"
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.write(fd, b"a store passphrase for tests\n")
-    os.close(fd)
-    return path
-
-
-class Run:
-    def __init__(self, home: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.passfile = passfile
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        self.capsys.readouterr()
-        rc = cli.main(["--home", str(self.home), "--passphrase-file", str(self.passfile), *args])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in err
-        return rc, out, err
-
-    def json(self, *args: str) -> tuple[int, Any]:
-        rc, out, _err = self(*args, "--json")
-        return rc, json.loads(out)
+    return write_passfile(tmp_path / "store.pass")
 
 
 @pytest.fixture

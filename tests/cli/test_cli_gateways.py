@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import clikit
 import pytest
 
-from kscert_gui import cli
 from kscert_gui.model.clock import parse_instant
 from kscert_gui.services.store import Store
 
 
-class Run:
-    def __init__(self, home: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.passfile = passfile
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-
-    def __call__(self, *args: str) -> tuple[int, str, str]:
-        self.monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        self.capsys.readouterr()
-        rc = cli.main(["--home", str(self.home), "--passphrase-file", str(self.passfile), *args])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in err
-        return rc, out, err
-
-    def json(self, *args: str) -> tuple[int, Any]:
-        rc, out, _err = self(*args, "--json")
-        return rc, json.loads(out)
-
+class Run(clikit.Run):
     def rows(self) -> list[tuple[Any, ...]]:
         with Store.open(self.home, writable=False) as store:
             return [tuple(r) for r in store.connection.execute(
@@ -48,10 +25,7 @@ class Run:
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> Run:
-    passfile = tmp_path / "store.pass"
-    fd = os.open(passfile, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.write(fd, b"a store passphrase for tests\n")
-    os.close(fd)
+    passfile = clikit.write_passfile(tmp_path / "store.pass")
     home = tmp_path / "store"
     runner = Run(home, passfile, monkeypatch, capsys)
     rc, _out, err = runner("reissue", "--address", "mdm.example.com", "--immediately")

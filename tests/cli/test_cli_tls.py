@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from clikit import write_passfile
 from conftest import unavailable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -54,11 +55,7 @@ def _openssl() -> None:
 
 @pytest.fixture
 def passfile(tmp_path: Path) -> Path:
-    path = tmp_path / "store.pass"
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.write(fd, b"a store passphrase for tls tests\n")
-    os.close(fd)
-    return path
+    return write_passfile(tmp_path / "store.pass", b"a store passphrase for tls tests")
 
 
 # --- helpers ------------------------------------------------------------------------------

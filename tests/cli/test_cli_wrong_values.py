@@ -21,7 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import clikit
 import pytest
+from clikit import write_passfile
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -46,10 +48,7 @@ NOT_UTF8 = "caf\udce9"  # what Python makes of the bytes b"caf\xe9" in argv
 
 
 def _passfile(path: Path) -> Path:
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.write(fd, b"a store passphrase for wrong values\n")
-    os.close(fd)
-    return path
+    return write_passfile(path, b"a store passphrase for wrong values")
 
 
 @pytest.fixture(scope="module")
@@ -64,29 +63,11 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"real": real, "training": training}
 
 
-class Run:
-    def __init__(self, home: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
-                 capsys: pytest.CaptureFixture[str]) -> None:
-        self.home = home
-        self.passfile = passfile
-        self.monkeypatch = monkeypatch
-        self.capsys = capsys
-
+class Run(clikit.Run):
     def __call__(self, *args: str, stdin: str | bytes = "", home: bool = True) -> tuple[
         int, str, str
     ]:
-        if isinstance(stdin, bytes):
-            # A real stdin: bytes under a strict UTF-8 text layer, as on most desktops.
-            stream: Any = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8",
-                                           errors="strict")
-        else:
-            stream = io.StringIO(stdin)
-        self.monkeypatch.setattr(sys, "stdin", stream)
-        self.capsys.readouterr()
-        where = ["--home", str(self.home)] if home else []
-        rc = cli.main([*where, "--passphrase-file", str(self.passfile), *args])
-        out, err = self.capsys.readouterr()
-        assert "Traceback" not in out + err
+        rc, out, err = super().__call__(*args, stdin=stdin, home=home)
         assert "unexpected error" not in err
         return rc, out, err
 

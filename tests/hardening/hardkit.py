@@ -11,7 +11,6 @@ import base64
 import contextlib
 import hashlib
 import io
-import ipaddress
 import os
 import shutil
 import subprocess
@@ -21,12 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from certkit import compliant_certificate
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kscert_gui import cli
 from kscert_gui.model import crypto
@@ -139,32 +138,7 @@ def make_identity(
     """A self-signed certificate that meets every DESIGN §4 rule (issued yesterday)."""
     key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     start = (not_before or datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, address)])
-    try:
-        san: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(address))
-    except ValueError:
-        san = x509.DNSName(address)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=True,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
+    cert = compliant_certificate(key, address, start, days)
     return Identity(key, cert)
 
 

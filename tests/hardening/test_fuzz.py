@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from certkit import pem_armour as armoured
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -527,8 +528,7 @@ def test_pkcs8_iteration_bomb_is_refused_fast(seed: str) -> None:
     tag, start, end = crypto._tlv(der, 0)
     bomb = _tlv(tag, _rewrite_iterations(der, start, end, 2**31 - 1, False))
     if data.startswith(b"-----"):
-        bomb = (b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + base64.encodebytes(bomb)
-                + b"-----END ENCRYPTED PRIVATE KEY-----\n")
+        bomb = armoured("ENCRYPTED PRIVATE KEY", base64.encodebytes(bomb))
     for password in (PASSWORD, b"wrong"):
         with pytest.raises(crypto.UnreadableError, match="iterations"):
             timed(lambda p=password: crypto.read_private_key(bomb, p))  # type: ignore[misc]

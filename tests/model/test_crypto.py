@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from certfactory import make_ca, make_cert, rsa_key
+from certkit import pem_armour
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -361,7 +362,7 @@ def test_read_private_key_encrypted_forms(
     [
         b"",
         b"junk",
-        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+        pem_armour("PRIVATE KEY", b"AAAA\n"),
         b"\x30\x03\x02\x01\x00",
     ],
 )
