@@ -277,16 +277,15 @@ class MainWindow(QMainWindow):
     def open_properties(self) -> PropertiesWindow:
         """Open (or raise) the Properties window on the Certificates section."""
         window = self.properties_window
+        reopened = window is not None and not window.isVisible()
         if window is None:
             # Its pages read the store as they are built; their changes reach this window's
             # status bar through the shared status feed.
             window = PropertiesWindow(self.console, self, feed=self.status_feed)
             self.properties_window = window
-        elif not window.isVisible():
-            # Reopened: another process (kscert, a second console) or the clock may have
-            # changed what it shows since it was closed.
-            window.refresh()
         window.show()
+        if reopened:  # the store or the clock may have moved on since it was closed
+            window.reopened()
         window.raise_()
         window.activateWindow()
         return window

@@ -67,6 +67,7 @@ def test_reopened_properties_show_what_changed_while_closed(
     props.close()
     window.console.reissue(ReissueRequest(None, 30))
     assert window.open_properties() is props
+    qtbot.waitUntil(lambda: reserve.text() != before, timeout=10_000)  # read in a worker
     assert reserve.text() != before
     assert "CN=" + ADDRESS in reserve.text()
 

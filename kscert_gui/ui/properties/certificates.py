@@ -280,6 +280,11 @@ class CertificatesPage(QWidget):
         if reading is not None and reading is not self._shown:
             self.apply(reading)  # hidden: the feed did not show it here
 
+    @property
+    def shown(self) -> StatusReading | None:
+        """The reading on the page now."""
+        return self._shown
+
     def _on_status(self, reading: StatusReading) -> None:
         # While the Properties window is closed nothing is shown; reopening reads again.
         if self.window().isVisible():

@@ -151,10 +151,21 @@ class PropertiesWindow(QDialog):
         self.pages.setCurrentWidget(page)
 
     def refresh(self) -> None:
-        """Read the store again for every section built so far."""
+        """Read the store again for every section built so far (on the GUI thread)."""
         self.certificates_page.refresh()
         if self._points_page is not None:
             self._points_page.refresh()
+
+    def reopened(self) -> None:
+        """Shown again after it was closed: the last status reading at once, a new one
+        from the shared feed's worker (it may take long on a large fleet), and the
+        distribution points (a few rows) read again."""
+        latest = self.feed.latest
+        if latest is not None and latest is not self.certificates_page.shown:
+            self.certificates_page.apply(latest)
+        if self._points_page is not None:
+            self._points_page.refresh()
+        self.feed.request(again=True)
 
     def _on_changed(self) -> None:
         if self._points_page is not None:
