@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -64,6 +64,7 @@ IDLE_TIMEOUT = 60.0
 MAX_CONNECTIONS = 1000
 POLL_INTERVAL = 0.5
 _READ_CHUNK = 16384
+_R = TypeVar("_R")
 _MAX_READS_PER_EVENT = 64
 
 # OpenSSL names a received alert "<VERSION>_ALERT_<NAME>", except for a few TLS
@@ -845,17 +846,23 @@ class TlsServer:
             if self._selector.get_key(conn.sock).events != events:
                 self._selector.modify(conn.sock, events, conn)
 
-    def _handshake(self, conn: _Conn) -> None:
+    def _step(self, conn: _Conn, op: Callable[[], _R]) -> tuple[bool, _R | None]:
+        """One non-blocking TLS operation: (True, its result), or (False, None) after
+        waiting for the event it needs (want read / want write) or dropping the
+        connection (it failed)."""
         try:
-            conn.sock.do_handshake()
+            return True, op()
         except ssl.SSLWantReadError:
             self._want(conn, selectors.EVENT_READ)
-            return
         except ssl.SSLWantWriteError:
             self._want(conn, selectors.EVENT_WRITE)
-            return
         except (ssl.SSLError, OSError, ValueError):
             self._drop(conn)
+        return False, None
+
+    def _handshake(self, conn: _Conn) -> None:
+        done, _ = self._step(conn, conn.sock.do_handshake)
+        if not done:
             return
         conn.handshaking = False
         conn.deadline = time.monotonic() + IDLE_TIMEOUT
@@ -865,16 +872,8 @@ class TlsServer:
     def _read(self, conn: _Conn) -> None:
         """Read and discard what the client sends (the mobile protocol is not spoken here)."""
         for _ in range(_MAX_READS_PER_EVENT):
-            try:
-                data = conn.sock.recv(_READ_CHUNK)
-            except ssl.SSLWantReadError:
-                self._want(conn, selectors.EVENT_READ)
-                return
-            except ssl.SSLWantWriteError:
-                self._want(conn, selectors.EVENT_WRITE)
-                return
-            except (ssl.SSLError, OSError, ValueError):
-                self._drop(conn)
+            done, data = self._step(conn, lambda: conn.sock.recv(_READ_CHUNK))
+            if not done:
                 return
             if not data:
                 self._drop(conn)
