@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=file_arg, required=True, metavar="FILE")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("demo", help="create the demo (Training) store in --home")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
     p = sub.add_parser("cancel-reserve", help="cancel the pending reserve certificate")
     p.add_argument("--yes", action="store_true")
     p.set_defaults(func=cmd_cancel)
@@ -337,12 +341,32 @@ def cmd_status(args: argparse.Namespace) -> int:
         text.append(f"  Delivered:   {st.delivered} of {st.devices} devices")
     else:
         text.append("Reserve certificate: none")
+    c = st.fleet.counts
+    text.append(f"Devices: {c.devices} mobile: {c.connected} connected, {c.blocked} blocked, "
+                f"{c.lost} lost")
+    if st.fleet.cutover_at is not None:
+        text.append(f"Cut-over ({st.fleet.cutover}) at {iso(st.fleet.cutover_at)}: "
+                    f"{c.delivered} delivered, {c.expected} expected, {c.at_risk} at risk")
     for g in st.gateways:
         verdict = "matches main" if g.matches_main else "STALE: differs from main"
         text.append(f"Gateway {g.host}:{g.port}: {g.sha256 or 'no certificate'} ({verdict})")
     for w in st.warnings:
-        text.append(f"WARNING [{w.code}]: {w.message}")
+        text.append(printable(f"WARNING [{w.code}]: {w.message}"))
     _emit(args, st.to_json(), text)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kscert_gui.services import demo
+
+    home = args.home or default_home()
+    demo.create_new_demo_store(home, _secrets(args))
+    with _server(args, writable=False) as server:
+        st = server.status()
+    text = [f"Created the demo store {st.name} in {printable(str(home))}: "
+            f"{st.fleet.devices} mobile devices, main certificate valid to "
+            f"{iso(st.main.info.not_after) if st.main else '-'}"]
+    _emit(args, {"home": str(home), "status": st.to_json()}, text)
     return EXIT_OK
 
 
@@ -594,7 +618,35 @@ def _tolerant_stdio() -> None:
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
 
 
+def error_code(err: KscertError) -> str:
+    """The ``error.code`` of a JSON failure document (DESIGN §9)."""
+    from kscert_gui.model import errors
+
+    for cls, code in (
+        (errors.UsageError, "usage"),
+        (errors.ConfirmationRequiredError, "confirmation-required"),
+        (errors.NotFoundError, "not-found"),
+        (errors.ValidationError, "invalid"),
+        (errors.InputFileError, "unreadable"),
+        (errors.StoreError, "store"),
+        (errors.SecretStoreError, "secrets"),
+        (errors.RefusedError, "refused"),
+    ):
+        if isinstance(err, cls):
+            return code
+    return "error"
+
+
+def _emit_error(code: str, message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.write(json.dumps({"error": {"code": code, "message": message}},
+                                    indent=2, ensure_ascii=False) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Known before parsing, so that a usage error with --json is still one JSON document.
+    wants_json = "--json" in words[: words.index("--") if "--" in words else len(words)]
     try:
         _tolerant_stdio()
         parser = build_parser()
@@ -604,6 +656,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return rc
     except KscertError as err:
         sys.stderr.write(f"kscert: error: {printable(err.message)}\n")
+        if wants_json:
+            _emit_error(error_code(err), err.message)
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("kscert: interrupted\n")
@@ -616,6 +670,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as err:  # no traceback reaches a person
         log.exception("unexpected error")
+        if wants_json:
+            _emit_error("unexpected", f"unexpected error ({type(err).__name__})")
         sys.stderr.write(
             f"kscert: unexpected error ({type(err).__name__}); please report it with the "
             "command you ran.\n"

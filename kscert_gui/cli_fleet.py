@@ -20,8 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from kscert_gui.model.clock import iso, parse_instant
+from kscert_gui.model.connection import DEVICE_STATES
 from kscert_gui.model.fleet import (
-    DEVICE_STATES,
     MAX_SYNC_HOURS,
     MIN_SYNC_HOURS,
     PLATFORMS,
@@ -99,7 +99,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices_import)
 
-    p = dsub.add_parser("list", help="devices and their reserve certificate delivery state")
+    p = dsub.add_parser("list", help="devices, their connection and the cut-over forecast")
     p.add_argument("--state", choices=DEVICE_STATES, metavar="S",
                    help=f"only devices in this state: {', '.join(DEVICE_STATES)}")
     p.add_argument("--group", metavar="GROUP", type=text_arg("group"),
@@ -131,6 +131,11 @@ def register(sub: Any) -> None:
     step.add_argument("--hours", type=_whole("hours", MAX_ADVANCE_DAYS * 24), metavar="H")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_simulate_advance)
+    p = ssub.add_parser("reinstall", help="reinstall the agent: re-enroll devices now")
+    p.add_argument("names", nargs="*", metavar="NAME", type=text_arg("device name"))
+    p.add_argument("--lost", action="store_true", help="every device whose connection is lost")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_simulate_reinstall)
     for action in (dsub, gsub, ssub):
         finish_subparsers(action)
 
@@ -186,7 +191,7 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
 
 
 def cmd_devices_list(args: argparse.Namespace) -> int:
-    from kscert_gui.services.fleet_service import state_label
+    from kscert_gui.services.fleet_service import state_label, summarize
 
     cli = _cli()
     with cli._server(args, writable=False) as server:
@@ -200,25 +205,27 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
     rows = [i for i in table.rows_in_state(args.state)
             if group_ids is None or table.group_ids[i] in group_ids]
     window = table.window
+    summary = summarize(table)
     data: dict[str, Any] = {
         "at": iso(table.at),
         "reserve": None if window is None else {
             "certificate_id": window.certificate_id,
             "created_at": iso(window.created_at),
             "switch_at": iso(window.switch_at),
-            "switched": table.at >= window.switch_at,
         },
-        "counts": dict(table.forecast.counts) if table.forecast else None,
+        "fleet": summary.to_json(),
         "devices": [table.view(i).to_json() for i in rows],
     }
     text: list[str] = []
-    if args.state is not None and window is None:
-        text.append("No reserve certificate is pending or has just become main: no device has "
-                    "a delivery state.")
     for i in rows:
         last = table.last_sync[i] or "never"
-        text.append(f"{table.names[i]}\t{table.paths[table.group_ids[i]]}\t"
-                    f"{table.platforms[i]}\t{last}\t{state_label(table.state(i))}")
+        view = table.view(i)
+        state = state_label(view.connection)
+        if view.forecast is not None:
+            state += f", {state_label(view.forecast)}"
+        text.append(cli.printable(
+            f"{table.names[i]}\t{table.paths[table.group_ids[i]]}\t{table.platforms[i]}\t"
+            f"{last}\t{state}\t{view.reason}"))
     if not getattr(args, "json", False):
         sys.stdout.write(f"{len(rows)} device(s)\n")
     cli._emit(args, data, text)
@@ -256,17 +263,33 @@ def cmd_simulate_advance(args: argparse.Namespace) -> int:
     with cli._server(args, writable=True) as server:
         report = server.simulate_advance(delta)
         status = server.status()
-    s = report.summary
+    c = report.summary.counts
     text = [f"Simulation clock: {iso(report.start)} → {iso(report.end)}",
             f"{report.synchronized} device(s) synchronized; {report.newly_delivered} received "
             "the reserve certificate"]
     if report.switched_at:
         text.append(f"The reserve certificate became the main certificate at "
                     f"{iso(report.switched_at)}")
-    if s.window is not None:
-        text.append(", ".join(f"{k}: {v}" for k, v in s.counts.items()))
-    text += [f"WARNING [{w.code}]: {w.message}" for w in status.warnings]
+    text.append(f"{c.devices} mobile devices: {c.connected} connected, {c.blocked} blocked, "
+                f"{c.lost} lost")
+    text += [cli.printable(f"WARNING [{w.code}]: {w.message}") for w in status.warnings]
     data = report.to_json()
     data["status"] = status.to_json()
     cli._emit(args, data, text)
+    return int(cli.EXIT_OK)
+
+
+def cmd_simulate_reinstall(args: argparse.Namespace) -> int:
+    from kscert_gui.model.errors import UsageError
+
+    cli = _cli()
+    if not args.names and not args.lost:
+        raise UsageError("name the devices to re-enroll, or give --lost")
+    with cli._server(args, writable=True) as server:
+        report = server.reinstall_agent(args.names, lost=args.lost)
+    text = [f"Reinstalled the agent on {len(report.names)} device(s) at {iso(report.at)}"]
+    text += [cli.printable(n) for n in report.names[:20]]
+    if len(report.names) > 20:
+        text.append(f"… and {len(report.names) - 20} more")
+    cli._emit(args, report.to_json(), text)
     return int(cli.EXIT_OK)

@@ -16,8 +16,10 @@ from pathlib import Path
 from kscert_gui.model import crypto
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
+from kscert_gui.model.errors import RefusedError
+from kscert_gui.model.fleet import stays_offline
 from kscert_gui.services.secrets import SecretStore, new_passphrase
-from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store
+from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store, store_exists
 
 DEMO_ADDRESS = "mdm.training.example"
 DEMO_NAME = "Training"
@@ -51,13 +53,19 @@ def demo_device_rows(
             platform = "iOS" if rng.random() < 0.35 else "Android"
             prefix = "iph" if platform == "iOS" else "and"
             roll = rng.random()
+            name = f"{prefix}-{serial:05d}"
+            stale = period * rng.uniform(3.2, 30)
+            recent = period * rng.random()
             if roll < 0.005:
                 last: str | None = None
-            elif roll < 0.04:
-                last = iso(now - timedelta(hours=period * rng.uniform(3.2, 30)))
+            elif roll < 0.04 or stays_offline(name):
+                # The devices the simulation keeps offline have been offline for a while
+                # already, so the forecast names them at risk from the start and a drill
+                # loses no device it did not name (DESIGN §6.1).
+                last = iso(now - timedelta(hours=stale))
             else:
-                last = iso(now - timedelta(hours=period * rng.random()))
-            rows.append((f"{prefix}-{serial:05d}", gid, platform, last))
+                last = iso(now - timedelta(hours=recent))
+            rows.append((name, gid, platform, last))
     return rows
 
 
@@ -76,6 +84,18 @@ def create_demo_store(
         if fresh:
             _remove_store_files(home)
         raise
+
+
+def create_new_demo_store(
+    home: Path, secrets: SecretStore, clock: Clock = system_clock
+) -> None:
+    """``kscert demo``: the training store in ``home``, refused where a store exists."""
+    if store_exists(home):
+        raise RefusedError(
+            f"{home} already holds a store; nothing was changed. Give another --home for "
+            "the demo store."
+        )
+    create_demo_store(home, secrets, clock)
 
 
 def _remove_store_files(home: Path) -> None:

@@ -18,33 +18,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kscert_gui.model.clock import ensure_utc, iso
+from kscert_gui.model.connection import (
+    CONNECTION_STATES,
+    DEVICE_STATES,
+    STALE_PERIODS,
+    Connection,
+    Cutover,
+    FleetCounts,
+    FleetReading,
+    ForecastState,
+    GatewayScope,
+    Situation,
+    build_timeline,
+    epoch,
+    from_epoch,
+    last_sync_after,
+    nearest_gateways,
+    next_sync_s,
+    read_fleet,
+)
 from kscert_gui.model.errors import NotFoundError, RefusedError, ValidationError
 from kscert_gui.model.fleet import (
     DEFAULT_SYNC_HOURS,
-    DEVICE_STATES,
     MOBILE_PLATFORMS,
     PLATFORMS,
     STATE_TEXT,
-    DeviceState,
-    Forecast,
     Group,
     ReserveWindow,
     canonical_platform,
     check_sync_hours,
     delivery_curve,
     effective_sync_hours,
-    epoch,
-    forecast,
-    from_epoch,
     group_path,
-    holds_s,
     period_seconds,
-    risk_reason,
-    simulate_device,
     stays_offline,
 )
+from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS
 from kscert_gui.services import device_csv
-from kscert_gui.services.base import ServerBase
+from kscert_gui.services.base import ServerBase, slot_record
 from kscert_gui.services.device_csv import ROOT_GROUP, RowError
 from kscert_gui.services.store import insert_columns
 
@@ -90,14 +101,16 @@ class GroupSettings:
 
 @dataclass(frozen=True)
 class DeviceView:
-    """One device with its forecast state (None for hosts, or with no reserve to track)."""
+    """One device with its §6.1 connection state and forecast (None for hosts)."""
 
     id: int
     name: str
     group: str
     platform: str
     last_sync: datetime | None
-    state: DeviceState | None
+    connection: Connection | None
+    forecast: ForecastState | None
+    reason: str
     sync_hours: float
 
     def to_json(self) -> dict[str, Any]:
@@ -106,17 +119,19 @@ class DeviceView:
             "group": self.group,
             "platform": self.platform,
             "last_sync": iso(self.last_sync) if self.last_sync else None,
+            "connection": self.connection,
+            "forecast": self.forecast,
+            "reason": self.reason,
             "sync_hours": self.sync_hours,
-            "state": self.state,
         }
 
 
 @dataclass(frozen=True)
 class DeviceTable:
-    """Every device, column by column (a 100 000-device fleet stays cheap to hold).
+    """Every device with its §6.1 verdict, column by column (100 000 stay cheap to hold).
 
-    Row ``i`` of each column belongs to the same device; rows are ordered by name.
-    ``forecast`` is None when no reserve certificate is pending or has just switched.
+    Row ``i`` of each column belongs to the same device; rows are ordered by name. The
+    verdicts come from one :func:`model.connection.read_fleet` over the whole fleet.
     """
 
     at: datetime
@@ -125,90 +140,152 @@ class DeviceTable:
     group_ids: tuple[int, ...]
     platforms: tuple[str, ...]
     last_sync: tuple[str | None, ...]  # ISO 8601 UTC text, sortable as it is
+    last_s: tuple[int | None, ...]
     period_s: tuple[int, ...]
+    gateway: tuple[int | None, ...]  # index into reading.situation.gateways
     groups: Mapping[int, Group]
     paths: Mapping[int, str]
-    forecast: Forecast | None
+    reading: FleetReading
+    #: The pending reserve's delivery window (None when no reserve is pending).
+    window: ReserveWindow | None
+    #: Per device: its first recorded synchronization in that window, if any.
+    received_s: tuple[int | None, ...]
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
-    def window(self) -> ReserveWindow | None:
-        return self.forecast.window if self.forecast else None
+    def counts(self) -> FleetCounts:
+        return self.reading.counts
 
-    def state(self, row: int) -> DeviceState | None:
-        return self.forecast.states[row] if self.forecast else None
+    @property
+    def situation(self) -> Situation:
+        return self.reading.situation
+
+    def connection(self, row: int) -> Connection | None:
+        return self.reading.connection[row]
+
+    def forecast(self, row: int) -> ForecastState | None:
+        return self.reading.forecast[row]
+
+    def state(self, row: int) -> str | None:
+        """The state a list shows: the forecast, else the connection ('lost')."""
+        return self.reading.forecast[row] or self.reading.connection[row]
+
+    def reason(self, row: int) -> str:
+        """Why the device has its state, in words (the at-risk list's last column)."""
+        if self.platforms[row] not in MOBILE_PLATFORMS:
+            return "not a mobile device"
+        return self.situation.judge(self.last_s[row], self.period_s[row],
+                                    self.gateway[row]).reason
 
     def view(self, row: int) -> DeviceView:
-        last = self.last_sync[row]
+        last = self.last_s[row]
         return DeviceView(
             id=self.ids[row],
             name=self.names[row],
             group=self.paths[self.group_ids[row]],
             platform=self.platforms[row],
-            last_sync=device_csv.parse_time(last) if last else None,
-            state=self.state(row),
+            last_sync=from_epoch(last) if last is not None else None,
+            connection=self.connection(row),
+            forecast=self.forecast(row),
+            reason=self.reason(row) if self.platforms[row] in MOBILE_PLATFORMS else "",
             sync_hours=self.period_s[row] / 3600,
         )
 
     def rows_in_state(self, state: str | None) -> Iterator[int]:
+        """Rows of one connection state or forecast (``None``: every row)."""
         if state is None:
             yield from range(len(self))
-        elif self.forecast is not None:
-            states = self.forecast.states
-            yield from (i for i in range(len(self)) if states[i] == state)
+            return
+        column = self.reading.connection if state in CONNECTION_STATES else \
+            self.reading.forecast
+        yield from (i for i, value in enumerate(column) if value == state)
 
-    def reason(self, row: int) -> str:
-        """Why the device has its state, in words (the at-risk list's last column)."""
-        state = self.state(row)
+    def names_in_state(self, state: str) -> tuple[str, ...]:
+        return tuple(self.names[i] for i in self.rows_in_state(state))
+
+    def delivery_s(self) -> list[int | None]:
+        """When each device got (or, if expected, will get) the pending reserve."""
         window = self.window
-        if state is None or window is None:
-            return "" if self.platforms[row] in MOBILE_PLATFORMS else "not a mobile device"
-        last = self.last_sync[row]
-        last_dt = device_csv.parse_time(last) if last else None
-        if state == "at-risk":
-            return risk_reason(last_dt, timedelta(seconds=self.period_s[row]), window, self.at)
-        if state == "lost":
-            return "did not synchronize before the switch; reinstall the endpoint agent"
-        if state == "expected":
-            return "synchronizes before the switch"
-        assert self.forecast is not None
-        got = self.forecast.delivery_s[row]
-        return f"received it at {from_epoch(got):%Y-%m-%d %H:%M:%S} UTC" if got else "received"
+        out: list[int | None] = []
+        if window is None:
+            return out
+        t = epoch(self.at)
+        for row, fc in enumerate(self.reading.forecast):
+            if fc == "delivered":
+                last = self.last_s[row]
+                got = self.received_s[row]
+                if last is not None and window.created_s <= last and (got is None or last < got):
+                    got = last
+                out.append(got)
+            elif fc == "expected":
+                last = self.last_s[row]
+                assert last is not None
+                out.append(next_sync_s(last, self.period_s[row], t))
+            else:
+                out.append(None)
+        return out
 
     def curve(self, points: int = 120) -> list[tuple[datetime, int]]:
-        if self.forecast is None:
+        if self.window is None:
             return []
-        return delivery_curve(self.forecast.delivery_s, self.forecast.window, points)
+        return delivery_curve(self.delivery_s(), self.window, points)
 
 
 @dataclass(frozen=True)
 class FleetSummary:
-    """The forecast in numbers, for status() and the Certificates page."""
+    """The §6.1 counts for status() and the Certificates page, with the warnings' names."""
 
-    window: ReserveWindow | None
     at: datetime
-    devices: int
-    counts: Mapping[str, int]
+    counts: FleetCounts
+    cutover_at: datetime | None
+    cutover: Cutover | None
+    reserve_pending: bool
     at_risk_names: tuple[str, ...]
     lost_names: tuple[str, ...]
+    blocked_now: Mapping[str, int]
+    blocked_at_cutover: Mapping[str, int]
+
+    @property
+    def devices(self) -> int:
+        return self.counts.devices
 
     @property
     def delivered(self) -> int:
-        return self.counts.get("delivered", 0)
+        return self.counts.delivered
 
     @property
     def at_risk(self) -> int:
-        return self.counts.get("at-risk", 0)
+        return self.counts.at_risk
 
     @property
     def lost(self) -> int:
-        return self.counts.get("lost", 0)
+        return self.counts.lost
 
     @property
-    def switched(self) -> bool:
-        return self.window is not None and self.at >= self.window.switch_at
+    def blocked(self) -> int:
+        return self.counts.blocked
+
+    @property
+    def lose_at_cutover(self) -> int:
+        """How many devices lose the connection at the cut-over (all not delivered)."""
+        c = self.counts
+        return c.devices - c.lost - c.delivered
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "devices": c.devices,
+            "connected": c.connected,
+            "blocked": c.blocked,
+            "lost": c.lost,
+            "cutover_at": iso(self.cutover_at) if self.cutover_at else None,
+            "cutover": self.cutover,
+            "delivered": c.delivered,
+            "expected": c.expected,
+            "at_risk": c.at_risk,
+        }
 
 
 @dataclass(frozen=True)
@@ -271,7 +348,7 @@ class SimulationReport:
             "newly_delivered": self.newly_delivered,
             "switched_at": iso(self.switched_at) if self.switched_at else None,
             "devices": self.summary.devices,
-            "counts": dict(self.summary.counts) if self.summary.window else None,
+            "fleet": self.summary.to_json(),
         }
 
 
@@ -464,6 +541,9 @@ class FleetOps(ServerBase):
                     f"The last synchronization {iso(last_sync)} is in the future (now is "
                     f"{iso(at)})."
                 )
+        else:
+            # The agent enrolled now and received the current certificates (DESIGN §6.1).
+            last_sync = at.replace(microsecond=0)
         created: list[str] = []
         with self.store.transaction() as conn:
             try:
@@ -585,6 +665,10 @@ class FleetOps(ServerBase):
                 parsed.names, gids, parsed.platforms, parsed.last_syncs, strict=True
             ):
                 old = existing.get(name.casefold())
+                if old is not None and old[4] is not None and (last is None or last < old[4]):
+                    # An older export cannot undo a newer synchronization: what a device
+                    # holds follows from its latest one (DESIGN §6.1).
+                    last = old[4]
                 if old is None:
                     new.append((name, gid, platform, last))
                 elif (old[1], old[2], old[3], old[4]) != (name, gid, platform, last):
@@ -635,41 +719,59 @@ class FleetOps(ServerBase):
     def _window_of(
         self, rows: Sequence[CertificateRow], eff: EffectiveState
     ) -> ReserveWindow | None:
-        """The reserve to forecast: the pending one, else the one that became main by a switch."""
-        by_id = {r.id: r for r in rows}
-        if eff.reserve_id is not None and eff.switch_at is not None:
-            return ReserveWindow(eff.reserve_id, by_id[eff.reserve_id].created_at, eff.switch_at)
-        for s in reversed(eff.switches):
-            if s.reserve_id == eff.main_id:
-                return ReserveWindow(s.reserve_id, by_id[s.reserve_id].created_at, s.at)
-        return None
+        """The delivery window of the pending reserve, if one is pending."""
+        if eff.reserve_id is None or eff.switch_at is None:
+            return None
+        created = next(r.created_at for r in rows if r.id == eff.reserve_id)
+        return ReserveWindow(eff.reserve_id, created, eff.switch_at)
 
     def reserve_window(self, at: datetime | None = None) -> ReserveWindow | None:
         when = ensure_utc(at) if at is not None else self.now()
         rows = self.store.list_certificates()
         return self._window_of(rows, self._state(rows, when))
 
+    def _gateway_scopes(self, db: sqlite3.Connection) -> tuple[GatewayScope, ...]:
+        """Every connection gateway with its scope and the certificate it was given."""
+        version = self.server_version()
+        return tuple(
+            GatewayScope(host, scope, held, version)
+            for host, scope, held in db.execute(
+                "SELECT d.name, dp.scope_group_id, dp.held_cert_id FROM distribution_points dp "
+                "JOIN devices d ON d.id = dp.device_id WHERE dp.gateway = 1 ORDER BY d.name"
+            )
+        )
+
     def device_table(
-        self, at: datetime | None = None, *, window: ReserveWindow | None = None,
-        conn: sqlite3.Connection | None = None,
+        self, at: datetime | None = None, *, conn: sqlite3.Connection | None = None,
+        rows: Sequence[CertificateRow] | None = None,
     ) -> DeviceTable:
-        """Every device with its forecast at ``at`` (default now), ordered by name."""
+        """Every device with its §6.1 verdict at ``at`` (default now), ordered by name."""
         when = ensure_utc(at) if at is not None else self.now()
-        if window is None:
-            window = self.reserve_window(when)
         db = conn or self.store.connection
+        if rows is None:
+            rows = self.store.list_certificates(conn)
+        until = max(when, self.now())
+        timeline = build_timeline([slot_record(r) for r in rows], until)
         groups = self.groups(db)
         paths = {gid: group_path(groups, gid) for gid in groups}
         periods = {gid: period_seconds(effective_sync_hours(groups, gid)) for gid in groups}
-        rows = db.execute(
+        scopes = self._gateway_scopes(db)
+        nearest = nearest_gateways({g.id: g.parent_id for g in groups.values()}, scopes)
+        devices = db.execute(
             "SELECT id, name, group_id, platform, last_sync, "
             "CAST(strftime('%s', last_sync) AS INTEGER) FROM devices ORDER BY name"
         ).fetchall()
         ids, names, gids, platforms, lasts, last_s = (
-            tuple(col) for col in zip(*rows, strict=True)
-        ) if rows else ((), (), (), (), (), ())
+            tuple(col) for col in zip(*devices, strict=True)
+        ) if devices else ((), (), (), (), (), ())
         period_s = tuple(map(periods.__getitem__, gids))
-        fc: Forecast | None = None
+        gateway = tuple(map(nearest.__getitem__, gids))
+        mobile_set = frozenset(MOBILE_PLATFORMS)
+        mobile = tuple(map(mobile_set.__contains__, platforms))
+        situation = Situation.at(timeline, epoch(when), scopes, sum(mobile))
+        reading = read_fleet(situation, zip(last_s, period_s, gateway, mobile, strict=True))
+        window = self._window_of(rows, self._state(rows, when))
+        received_s: tuple[int | None, ...] = ()
         if window is not None:
             received = dict(
                 db.execute(
@@ -678,13 +780,7 @@ class FleetOps(ServerBase):
                     (iso(window.created_at), iso(window.switch_at)),
                 ).fetchall()
             )
-            mobile = frozenset(MOBILE_PLATFORMS)
-            fc = forecast(
-                zip(last_s, map(received.get, ids), period_s,
-                    map(mobile.__contains__, platforms), strict=True),
-                window,
-                when,
-            )
+            received_s = tuple(map(received.get, ids))
         return DeviceTable(
             at=when,
             ids=ids,
@@ -692,14 +788,18 @@ class FleetOps(ServerBase):
             group_ids=gids,
             platforms=platforms,
             last_sync=lasts,
+            last_s=last_s,
             period_s=period_s,
+            gateway=gateway,
             groups=groups,
             paths=paths,
-            forecast=fc,
+            reading=reading,
+            window=window,
+            received_s=received_s,
         )
 
     def devices(self, state: str | None = None, at: datetime | None = None) -> list[DeviceView]:
-        """Devices (all, or those in one forecast state), ordered by name."""
+        """Devices (all, or those in one connection state or forecast), ordered by name."""
         if state is not None and state not in DEVICE_STATES:
             raise ValidationError(
                 f"Unknown device state '{state}'; use one of {', '.join(DEVICE_STATES)}."
@@ -709,85 +809,42 @@ class FleetOps(ServerBase):
 
     def fleet_summary(
         self, rows: Sequence[CertificateRow] | None = None, eff: EffectiveState | None = None,
-        at: datetime | None = None,
+        at: datetime | None = None, table: DeviceTable | None = None,
     ) -> FleetSummary:
-        """The forecast counts at ``at`` (or for ``eff``, which status() has already)."""
+        """The §6.1 counts at ``at`` (or for ``eff``, which status() has already)."""
         if rows is None:
             rows = self.store.list_certificates()
         if eff is None:
             eff = self._state(rows, ensure_utc(at) if at is not None else self.now())
-        window = self._window_of(rows, eff)
-        table = self.device_table(eff.at, window=window) if window is not None else None
-        if table is None or table.forecast is None:
-            marks = ",".join("?" * len(MOBILE_PLATFORMS))
-            count = self.store.connection.execute(
-                f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks})", MOBILE_PLATFORMS
-            ).fetchone()[0]
-            return FleetSummary(None, eff.at, int(count), {}, (), ())
-        fc = table.forecast
-
-        def names(state: str) -> tuple[str, ...]:
-            return tuple(table.names[i] for i in table.rows_in_state(state))
-
-        return FleetSummary(
-            window=window,
-            at=eff.at,
-            devices=fc.devices,
-            counts=dict(fc.counts),
-            at_risk_names=names("at-risk") if fc.counts["at-risk"] else (),
-            lost_names=names("lost") if fc.counts["lost"] else (),
-        )
+        if table is None:
+            table = self.device_table(eff.at, rows=rows)
+        return summarize(table)
 
     @staticmethod
     def fleet_warnings(summary: FleetSummary) -> list[tuple[str, str]]:
-        """(code, message) warnings of the forecast: devices at risk, devices lost."""
-        out: list[tuple[str, str]] = []
-        window = summary.window
-        if window is None:
-            return out
-
-        def listing(names: Sequence[str]) -> str:
-            shown = ", ".join(names[:WARNING_NAMES])
-            more = len(names) - WARNING_NAMES
-            return shown + (f" and {more} more" if more > 0 else "")
-
-        if not summary.switched and summary.at_risk:
-            n = summary.at_risk
-            out.append((
-                "devices-at-risk",
-                f"{n} device{'s are' if n != 1 else ' is'} at risk of not receiving the reserve "
-                f"certificate before the switch at {iso(window.switch_at)} (not seen for more "
-                "than three synchronization periods, or next synchronization after the "
-                f"switch): {listing(summary.at_risk_names)}. See the at-risk list "
-                "(kscert devices list --state at-risk).",
-            ))
-        if summary.switched and summary.lost:
-            n = summary.lost
-            out.append((
-                "devices-lost",
-                f"{n} device{'s' if n != 1 else ''} did not receive the certificate before the "
-                f"switch at {iso(window.switch_at)} and lost the connection: "
-                f"{listing(summary.lost_names)}. Reinstall the endpoint agent on each "
-                "(kscert devices list --state lost).",
-            ))
-        return out
+        """(code, message) warnings of §6.1: devices lost, blocked, at risk at the cut-over."""
+        return fleet_warnings(summary)
 
     # --- simulation (training stores) -----------------------------------------------------
+
+    def _require_training(self, what: str) -> None:
+        self.store.require_writable()
+        if not self.training:
+            raise RefusedError(
+                f"{what} is for training stores only; this store models a real server, "
+                "whose devices synchronize by themselves (import their new synchronization "
+                "times from a CSV export)."
+            )
 
     def simulate_advance(self, delta: timedelta) -> SimulationReport:
         """Move a training store's clock on; devices synchronize by their periods.
 
         A deterministic share of devices stays offline (see ``model.fleet.stays_offline``),
-        as do devices already stale; the reserve switches when its time comes, and devices
-        that did not receive it are cut off from then on.
+        as do devices already stale; blocked and lost devices do not synchronize (§6.1),
+        and the reserve switches when its time comes.
         """
-        self.store.require_writable()
-        if not self.training:
-            raise RefusedError(
-                "The simulation clock is for training stores only; this store uses real "
-                "time and its clock cannot be moved."
-            )
-        if delta <= timedelta(0) or delta > MAX_SIMULATION:
+        self._require_training("The simulation clock")
+        if delta < timedelta(hours=1) or delta > MAX_SIMULATION:
             raise ValidationError(
                 f"Advance the clock by 1 hour to {MAX_SIMULATION.days} days at a time."
             )
@@ -795,49 +852,48 @@ class FleetOps(ServerBase):
             start = self.now()
             end = start + delta
             rows = self.store.list_certificates(conn)
+            self._keep_delivering_syncs(conn, rows, start)
             eff_end = self._state(rows, end)
-            window = self._window_of(rows, eff_end)
-            table = self.device_table(start, window=window, conn=conn)
+            timeline = build_timeline([slot_record(r) for r in rows], end)
+            table = self.device_table(start, conn=conn, rows=rows)
+            scopes = table.situation.gateways
             start_s, end_s = epoch(start), epoch(end)
-            received: dict[int, int] = {}
-            if window is not None:
-                received = dict(
-                    conn.execute(
-                        "SELECT device_id, MIN(CAST(strftime('%s', at) AS INTEGER)) FROM "
-                        "device_syncs WHERE at >= ? AND at <= ? GROUP BY device_id",
-                        (iso(window.created_at), iso(window.switch_at)),
-                    ).fetchall()
-                )
+            created = {r.id: epoch(r.created_at) for r in rows}
+            reserves = {
+                era.reserve_id: (created[era.reserve_id], era.reserve_switch_s)
+                for era in timeline.eras
+                if era.reserve_id is not None and era.reserve_switch_s is not None
+                and era.reserve_switch_s > start_s
+            }
             updates: list[tuple[str, int]] = []
             deliveries: list[tuple[int, str]] = []
-            newly = 0
             for row, device_id in enumerate(table.ids):
-                last = table.last_sync[row]
-                last_s = epoch(device_csv.parse_time(last)) if last else None
+                last_s = table.last_s[row]
+                period = table.period_s[row]
+                if last_s is None or stays_offline(table.names[row]) or \
+                        start_s - last_s > STALE_PERIODS * period:
+                    continue
                 mobile = table.platforms[row] in MOBILE_PLATFORMS
-                held: int | None = None
-                cut_off: int | None = None
-                if window is not None and mobile:
-                    held = holds_s(received.get(device_id), last_s, window.created_s,
-                                   window.switch_s, start_s)
-                    if held is None:
-                        cut_off = window.switch_s
-                sim = simulate_device(
-                    last_s, table.period_s[row], start_s, end_s,
-                    offline=stays_offline(table.names[row]), cut_off_s=cut_off,
-                )
-                if not sim.synced or sim.last_s is None:
+                if mobile:
+                    gw = table.gateway[row]
+                    new_last = last_sync_after(timeline, scopes[gw] if gw is not None else None,
+                                               last_s, period, start_s, end_s)
+                else:
+                    first = next_sync_s(last_s, period, start_s)
+                    new_last = first + (end_s - first) // period * period \
+                        if first <= end_s else None
+                if new_last is None:
                     continue
-                updates.append((iso(from_epoch(sim.last_s)), device_id))
-                if window is None or not mobile:
+                updates.append((iso(from_epoch(new_last)), device_id))
+                if not mobile:
                     continue
-                if held is not None and device_id not in received:
-                    deliveries.append((device_id, iso(from_epoch(held))))
-                elif held is None and sim.first_s is not None and (
-                    window.created_s <= sim.first_s <= window.switch_s
-                ):
-                    deliveries.append((device_id, iso(from_epoch(sim.first_s))))
-                    newly += 1
+                held = timeline.era_at(last_s).reserve_id
+                for reserve_id, (created_s, switch_s) in reserves.items():
+                    if reserve_id == held:
+                        continue
+                    got = next_sync_s(last_s, period, max(created_s, start_s + 1))
+                    if got <= min(new_last, switch_s):
+                        deliveries.append((device_id, iso(from_epoch(got))))
             conn.executemany("UPDATE devices SET last_sync = ? WHERE id = ?", updates)
             conn.executemany("INSERT INTO device_syncs(device_id, at) VALUES (?, ?)", deliveries)
             self.store.set_meta(conn, "sim_now", iso(end))
@@ -853,12 +909,151 @@ class FleetOps(ServerBase):
                     "from": iso(start),
                     "to": iso(end),
                     "synchronized": len(updates),
-                    "newly_delivered": newly,
+                    "newly_delivered": len(deliveries),
                     "switched_at": iso(switched) if switched else None,
                 },
             )
         summary = self.fleet_summary()
-        return SimulationReport(start, end, len(updates), newly, switched, summary)
+        return SimulationReport(start, end, len(updates), len(deliveries), switched, summary)
+
+    def reinstall_agent(
+        self, names: Sequence[str] = (), *, lost: bool = False
+    ) -> ReinstallReport:
+        """Re-enroll devices (training stores): they synchronize at this instant (§6.1).
+
+        ``names`` picks devices by name (any case); ``lost`` takes every device whose
+        connection is lost now. Unknown names and non-mobile devices are refused and
+        nothing changes.
+        """
+        self._require_training("Reinstalling the agent")
+        if not names and not lost:
+            raise ValidationError("Name the devices to re-enroll, or choose all lost devices.")
+        at = self.now()
+        with self.store.transaction() as conn:
+            rows = self.store.list_certificates(conn)
+            table = self.device_table(at, conn=conn, rows=rows)
+            by_name = {n.casefold(): i for i, n in enumerate(table.names)}
+            chosen: list[int] = []
+            unknown = [n for n in names if n.strip().casefold() not in by_name]
+            if unknown:
+                raise NotFoundError(
+                    "There is no device " + ", ".join(f"'{n.strip()}'" for n in unknown[:5])
+                    + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "") + "."
+                )
+            for n in names:
+                i = by_name[n.strip().casefold()]
+                if table.platforms[i] not in MOBILE_PLATFORMS:
+                    raise ValidationError(
+                        f"{table.names[i]} is not a managed mobile device ({table.platforms[i]}): "
+                        "it does not hold the mobile certificate."
+                    )
+                chosen.append(i)
+            if lost:
+                chosen.extend(table.rows_in_state("lost"))
+            picked = sorted(set(chosen))
+            if not picked:
+                return ReinstallReport(at, ())
+            if self._state(rows, at).main_id is None:
+                raise RefusedError(
+                    "There is no main certificate: specify one before reinstalling the agent."
+                )
+            self._keep_delivering_syncs(conn, rows, at)
+            stamp = iso(at)
+            conn.executemany("UPDATE devices SET last_sync = ? WHERE id = ?",
+                             [(stamp, table.ids[i]) for i in picked])
+            done = tuple(table.names[i] for i in picked)
+            self.store.audit(conn, at, "reinstall-agent",
+                             {"devices": len(done), "names": list(done[:100])})
+        return ReinstallReport(at, done)
+
+
+def summarize(table: DeviceTable) -> FleetSummary:
+    """The numbers and names of one device table (status, Certificates page, warnings)."""
+    c = table.counts
+    situation = table.situation
+    cut = situation.cutover_s
+    return FleetSummary(
+        at=table.at,
+        counts=c,
+        cutover_at=from_epoch(cut) if cut is not None else None,
+        cutover=situation.cutover,
+        reserve_pending=situation.reserve_id is not None,
+        at_risk_names=table.names_in_state("at-risk") if c.at_risk else (),
+        lost_names=table.names_in_state("lost") if c.lost else (),
+        blocked_now=dict(table.reading.blocked_now),
+        blocked_at_cutover=dict(table.reading.blocked_at_cutover),
+    )
+
+
+def _listing(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:WARNING_NAMES])
+    more = len(names) - WARNING_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _devices(n: int) -> str:
+    return f"{n} device" + ("s" if n != 1 else "")
+
+
+def fleet_warnings(summary: FleetSummary) -> list[tuple[str, str]]:
+    """(code, message) warnings of §6.1: devices lost, blocked, at risk at the cut-over."""
+    out: list[tuple[str, str]] = []
+    c = summary.counts
+    if c.lost:
+        out.append((
+            "devices-lost",
+            f"{_devices(c.lost)} of {c.devices} lost the connection: "
+            f"{_listing(summary.lost_names)}. Only reinstalling the endpoint agent on each "
+            "reconnects them.",
+        ))
+    for host, n in sorted(summary.blocked_now.items()):
+        out.append((
+            "devices-blocked",
+            f"{_devices(n)} in the scope of connection gateway {host} cannot connect: the "
+            "gateway serves another certificate. Reconnect it.",
+        ))
+    cut = summary.cutover_at
+    if cut is not None and c.at_risk:
+        when = iso(cut)
+        lose = summary.lose_at_cutover
+        if not summary.reserve_pending:
+            soon = cut - summary.at <= timedelta(days=EXPIRY_WATCH_DAYS)
+            if soon:
+                out.append((
+                    "devices-at-risk",
+                    f"No reserve certificate is specified: all {_devices(lose)} lose the "
+                    f"connection when the main certificate expires at {when}. Reissue it with a "
+                    "delayed activation term now.",
+                ))
+        else:
+            out.append((
+                "devices-at-risk",
+                f"{_devices(c.at_risk)} may not receive the reserve certificate before the "
+                f"switch at {when} (not seen for more than three synchronization periods, "
+                f"next synchronization after the switch, or blocked): "
+                f"{_listing(summary.at_risk_names)}. {_devices(lose)} lose the connection at "
+                f"{when} unless they synchronize before.",
+            ))
+    if cut is not None:
+        for host, n in sorted(summary.blocked_at_cutover.items()):
+            out.append((
+                "gateway-blocks-at-cutover",
+                f"Connection gateway {host} will still serve the previous certificate after "
+                f"the switch at {iso(cut)}: {_devices(n)} in its scope that hold the reserve "
+                "certificate are blocked until it is reconnected.",
+            ))
+    return out
+
+
+@dataclass(frozen=True)
+class ReinstallReport:
+    """What ``simulate reinstall`` did: the devices re-enrolled at ``at``."""
+
+    at: datetime
+    names: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": iso(self.at), "reinstalled": len(self.names), "devices": list(self.names)}
 
 
 def state_label(state: str | None) -> str:

@@ -42,7 +42,7 @@ from kscert_gui.model.schedule import (
 from kscert_gui.services import inputs
 from kscert_gui.services.base import slot_record, state_of
 from kscert_gui.services.endpoint_service import EndpointOps
-from kscert_gui.services.fleet_service import FleetOps
+from kscert_gui.services.fleet_service import FleetOps, FleetSummary
 from kscert_gui.services.gateway_service import GatewayOps
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
@@ -156,6 +156,7 @@ class ServerStatus:
     history: tuple[CertView, ...]
     gateways: tuple[GatewayView, ...]
     warnings: tuple[StatusWarning, ...]
+    fleet: FleetSummary
     name: str
     training: bool
     read_only: bool
@@ -182,6 +183,7 @@ class ServerStatus:
             "reserve": reserve,
             "history": [c.to_json(self.at) for c in self.history],
             "gateways": [g.to_json() for g in self.gateways],
+            "fleet": self.fleet.to_json(),
             "warnings": [w.to_json() for w in self.warnings],
         }
 
@@ -360,7 +362,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         history = tuple(
             self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
         ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
-        fleet = self.fleet_summary(rows, eff)  # the §6 forecast (fleet_service)
+        fleet = self.fleet_summary(rows, eff)  # §6.1 (model.connection via fleet_service)
         devices = fleet.devices
         delivered = fleet.delivered if reserve else 0
         gateways = self._gateways(main)
@@ -378,6 +380,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             history=history,
             gateways=gateways,
             warnings=warnings,
+            fleet=fleet,
             name=self.name,
             training=self.training,
             read_only=self.read_only,

@@ -364,7 +364,7 @@ def _not_writable(home: Path) -> StoreNotWritableError:
     )
 
 
-def _store_exists(home: Path) -> bool:
+def store_exists(home: Path) -> bool:
     """True when ``home`` holds a store database.
 
     Raises:
@@ -527,7 +527,7 @@ class Store:
     @classmethod
     def _open_writable(cls, home: Path, *, create: bool) -> Store:
         db = home / DB_NAME
-        exists = _store_exists(home)
+        exists = store_exists(home)
         if not create and not exists:
             raise StoreError(f"There is no store in {home}.")
         if not exists:
@@ -583,7 +583,7 @@ class Store:
     @classmethod
     def _open_read_only(cls, home: Path) -> Store:
         db = home / DB_NAME
-        if not _store_exists(home):
+        if not store_exists(home):
             raise StoreError(f"There is no store in {home}.")
         uri = f"{db.resolve().as_uri()}?mode=ro"
         conn: sqlite3.Connection | None = None

@@ -38,10 +38,18 @@ def real(tmp_path: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
 
 def test_devices_list_json_and_text(demo: Run) -> None:
     rc, data = demo.json("devices", "list")
-    assert rc == 0 and data["reserve"] is None and data["counts"] is None
+    assert rc == 0 and data["reserve"] is None
+    fleet = data["fleet"]
+    assert fleet["devices"] == 1250 and fleet["cutover"] == "expiry"
+    assert fleet["connected"] + fleet["blocked"] + fleet["lost"] == 1250
+    # No reserve: every device still connected loses the connection at the expiry.
+    assert fleet["at_risk"] == fleet["connected"] and fleet["delivered"] == 0
     assert len(data["devices"]) == 1251  # 1 250 phones and the gateway host
     first = data["devices"][0]
-    assert set(first) == {"name", "group", "platform", "last_sync", "sync_hours", "state"}
+    assert set(first) == {"name", "group", "platform", "last_sync", "connection", "forecast",
+                          "reason", "sync_hours"}
+    host = next(d for d in data["devices"] if d["platform"] == "Linux")
+    assert host["connection"] is None and host["forecast"] is None
     rc, out, _ = demo("devices", "list", "--group", "Warehouse scanners")
     assert rc == 0 and out.startswith("200 device(s)")
 
@@ -51,8 +59,9 @@ def test_reissue_then_list_by_state_then_simulate_the_switch(demo: Run) -> None:
     assert rc == 0
     rc, data = demo.json("devices", "list", "--state", "at-risk")
     assert rc == 0 and data["reserve"]["switch_at"] == "2026-12-16T09:30:00Z"
-    assert data["counts"]["delivered"] == 0
-    assert data["devices"] and {d["state"] for d in data["devices"]} == {"at-risk"}
+    assert data["fleet"]["delivered"] == 0
+    assert data["devices"] and {d["forecast"] for d in data["devices"]} == {"at-risk"}
+    assert all(d["reason"] for d in data["devices"])
     rc, status = demo.json("status")
     assert status["reserve"]["delivered"] == 0 and status["reserve"]["devices"] == 1250
     assert "devices-at-risk" in {w["code"] for w in status["warnings"]}
@@ -61,8 +70,10 @@ def test_reissue_then_list_by_state_then_simulate_the_switch(demo: Run) -> None:
     assert rc == 0
     assert (data["from"], data["to"]) == ("2026-11-26T09:30:00Z", "2026-12-27T09:30:00Z")
     assert data["switched_at"] == "2026-12-16T09:30:00Z"
-    lost = data["counts"]["lost"]
-    assert lost > 0 and data["counts"]["delivered"] + lost == 1250
+    fleet = data["fleet"]
+    lost = fleet["lost"]
+    # The others hold the new main certificate, behind the stale 14.2 gateway: blocked.
+    assert lost > 0 and fleet["blocked"] + lost == 1250 and fleet["connected"] == 0
     rc, listed = demo.json("devices", "list", "--state", "lost")
     assert len(listed["devices"]) == lost
     assert all(d["last_sync"] is None or d["last_sync"] < "2026-11-26T09:30:00Z"
@@ -75,9 +86,17 @@ def test_devices_add(demo: Run) -> None:
     rc, data = demo.json("devices", "add", "iph-new", "--group", "Head office",
                          "--platform", "ios", "--last-sync", "2026-11-26T09:00:00Z")
     assert rc == 0
-    assert data["device"] == {"name": "iph-new", "group": "Managed devices/Head office",
-                              "platform": "iOS", "last_sync": "2026-11-26T09:00:00Z",
-                              "sync_hours": 6.0, "state": None}
+    device = data["device"]
+    assert {k: device[k] for k in ("name", "group", "platform", "last_sync", "sync_hours",
+                                   "connection", "forecast")} == {
+        "name": "iph-new", "group": "Managed devices/Head office", "platform": "iOS",
+        "last_sync": "2026-11-26T09:00:00Z", "sync_hours": 6.0, "connection": "connected",
+        "forecast": "at-risk"}
+    # Added by hand with no time given: the agent enrolled now and holds the certificate.
+    rc, data = demo.json("devices", "add", "and-new", "--group", "Head office",
+                         "--platform", "Android")
+    assert rc == 0 and data["device"]["last_sync"] == "2026-11-26T09:30:00Z"
+    assert data["device"]["connection"] == "connected"
     rc, _out, err = demo("devices", "add", "iph-new", "--group", "Head office",
                          "--platform", "iOS")
     assert rc == 1 and "already exists" in err

@@ -218,7 +218,7 @@ def training(templates: dict[str, Path], tmp_path: Path, passfile: Path,
         (["devices"], "required: {add,import,list}"),
         (["gateways"], "required: {add,remove,reconnect,list}"),
         (["groups"], "required: {list,set-sync}"),
-        (["simulate"], "required: {advance}"),
+        (["simulate"], "required: {advance,reinstall}"),
         (["server"], "required: {set-version}"),
         # names that are not UTF-8 (bytes b"caf\xe9" in argv)
         (["devices", "add", NOT_UTF8, "--group", "G", "--platform", "iOS", "--create-group"],

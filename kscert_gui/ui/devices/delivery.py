@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.model.connection import DEVICE_STATES, from_epoch
+from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
@@ -29,7 +30,7 @@ from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import DeviceTableModel
 
 ROW_HEIGHT = 22
-COLUMN_WIDTHS = (170, 240, 80, 190, 130, 360)
+COLUMN_WIDTHS = (170, 240, 80, 190, 100, 120, 360)
 
 
 def make_device_view(model: DeviceTableModel, name: str, accessible: str) -> QTableView:
@@ -57,31 +58,34 @@ def make_device_view(model: DeviceTableModel, name: str, accessible: str) -> QTa
 
 
 def summary_text(table: DeviceTable) -> str:
-    fc = table.forecast
-    if fc is None:
-        return ("No reserve certificate is pending: there is nothing to deliver. Reissue the "
-                "certificate with a delayed activation term to start a delivery.")
-    n = fc.counts
-    total = text.thousands(fc.devices)
-    if fc.switched:
-        return (
-            f"The reserve certificate became the main certificate at "
-            f"{text.instant(fc.window.switch_at)}. {text.thousands(n['delivered'])} of {total} "
-            f"devices had received it; {text.thousands(n['lost'])} lost the connection (the "
-            "endpoint agent must be reinstalled on each)."
-        )
-    return (
-        f"{text.thousands(n['delivered'])} of {total} devices have the reserve certificate; "
-        f"{text.thousands(n['expected'])} are expected to synchronize before the switch at "
-        f"{text.instant(fc.window.switch_at)}, {text.thousands(n['at-risk'])} are at risk."
+    """The §6.1 counts in words: the connection now, then the cut-over."""
+    c = table.counts
+    total = text.thousands(c.devices)
+    now = (f"{text.thousands(c.connected)} of {total} mobile devices are connected"
+           + (f", {text.thousands(c.blocked)} blocked" if c.blocked else "")
+           + (f", {text.thousands(c.lost)} lost the connection" if c.lost else "") + ".")
+    situation = table.situation
+    cut = situation.cutover_s
+    if cut is None:
+        return now + " No certificate is valid: the devices cannot connect."
+    when = text.instant(from_epoch(cut))
+    lose = c.devices - c.lost - c.delivered
+    if situation.reserve_id is None:
+        return now + (f" No reserve certificate is specified: {text.thousands(lose)} devices "
+                      f"lose the connection when the main certificate expires at {when}.")
+    return now + (
+        f" {text.thousands(c.delivered)} of {total} devices have the reserve certificate; "
+        f"{text.thousands(c.expected)} are expected to synchronize before the switch at "
+        f"{when}, {text.thousands(c.at_risk)} are at risk. {text.thousands(lose)} lose the "
+        "connection at the switch unless they synchronize before."
     )
 
 
 def chart_data(table: DeviceTable) -> ChartData | None:
-    fc = table.forecast
-    if fc is None:
+    window = table.window
+    if window is None:
         return None
-    return ChartData(tuple(table.curve()), fc.devices, table.at, fc.window.switch_at)
+    return ChartData(tuple(table.curve()), table.counts.devices, table.at, window.switch_at)
 
 
 class DeliveryDialog(QDialog):
@@ -148,7 +152,7 @@ class DeliveryDialog(QDialog):
     def _loaded(self, table: DeviceTable) -> None:
         self.summary.setText(summary_text(table))
         self.chart.set_data(chart_data(table))
-        if table.forecast is not None and table.forecast.switched and (
+        if table.counts.lost and not table.counts.at_risk and (
             self.state.currentData() == "at-risk"
         ):
             self.state.setCurrentIndex(DEVICE_STATES.index("lost"))

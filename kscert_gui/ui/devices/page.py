@@ -20,7 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.model.connection import DEVICE_STATES
+from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import (
     DeviceImportError,
     DeviceImportReport,

@@ -15,17 +15,21 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from kscert_gui.model.fleet import DEVICE_STATES, STATE_TEXT
+from kscert_gui.model.connection import CONNECTION_STATES, DEVICE_STATES
+from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.ui import text
 
-COLUMNS = ("Name", "Group", "Platform", "Last synchronization", "Reserve certificate")
+COLUMNS = ("Name", "Group", "Platform", "Last synchronization", "Connection",
+           "At the cut-over")
 REASON_COLUMN = "Why"
-COL_NAME, COL_GROUP, COL_PLATFORM, COL_LAST, COL_STATE, COL_REASON = range(6)
+COL_NAME, COL_GROUP, COL_PLATFORM, COL_LAST, COL_CONNECTION, COL_STATE, COL_REASON = range(7)
 #: The table row of a view row, for tests and actions on the selection.
 TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
 STATE_COLORS = {
+    "connected": text.OK_COLOR,
+    "blocked": text.WARNING_COLOR,
     "delivered": text.OK_COLOR,
     "expected": text.NOTICE_COLOR,
     "at-risk": text.WARNING_COLOR,
@@ -110,9 +114,10 @@ class DeviceTableModel(QAbstractTableModel):
             keys = list(t.platforms)
         elif column == COL_LAST:
             keys = [v or "" for v in t.last_sync]
+        elif column == COL_CONNECTION:
+            keys = [_STATE_ORDER.get(s, -1) if s else -1 for s in t.reading.connection]
         elif column == COL_STATE:
-            states = t.forecast.states if t.forecast else (None,) * len(t)
-            keys = [_STATE_ORDER.get(s, -1) if s else -1 for s in states]
+            keys = [_STATE_ORDER.get(t.state(i) or "", -1) for i in range(len(t))]
         else:  # reason: by state, then by last synchronization
             order = self._key(COL_STATE)
             last = self._key(COL_LAST)
@@ -126,9 +131,9 @@ class DeviceTableModel(QAbstractTableModel):
             return []
         rows: list[int] = list(range(len(t)))
         if self._state is not None:
-            states = t.forecast.states if t.forecast else ()
             wanted = self._state
-            rows = [i for i in rows if states and states[i] == wanted]
+            states = t.reading.connection if wanted in CONNECTION_STATES else t.reading.forecast
+            rows = [i for i in rows if states[i] == wanted]
         if self._groups is not None:
             gids, allowed = t.group_ids, self._groups
             rows = [i for i in rows if gids[i] in allowed]
@@ -175,14 +180,18 @@ class DeviceTableModel(QAbstractTableModel):
                 return t.platforms[row]
             if column == COL_LAST:
                 return _when(t.last_sync[row])
+            if column == COL_CONNECTION:
+                conn = t.connection(row)
+                return STATE_TEXT[conn] if conn else "—"
             if column == COL_STATE:
                 state = t.state(row)
                 return STATE_TEXT[state] if state else "—"
             return t.reason(row)
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_STATE:
-            state = t.state(row)
+        if role == Qt.ItemDataRole.ForegroundRole and column in (COL_CONNECTION, COL_STATE):
+            state = t.connection(row) if column == COL_CONNECTION else t.state(row)
             return QColor(STATE_COLORS[state]) if state else None
-        if role == Qt.ItemDataRole.ToolTipRole and column in (COL_STATE, COL_REASON):
+        if role == Qt.ItemDataRole.ToolTipRole and column in (COL_CONNECTION, COL_STATE,
+                                                               COL_REASON):
             return t.reason(row) or None
         if role == TABLE_ROW_ROLE:
             return row
