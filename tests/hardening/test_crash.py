@@ -454,9 +454,10 @@ def test_an_unexpected_error_shows_no_traceback(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from kscert_gui import cli\n"
+        "from kscert_gui.cli import certificates\n"
         "def boom(args):\n"
         "    raise RuntimeError('internal detail: do not show')\n"
-        "cli.cmd_status = boom\n"
+        "certificates.cmd_status = boom\n"
         "sys.exit(cli.main(['--home', sys.argv[1], 'status']))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store")],

@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kscert_gui.cli.common import EXIT_OK, emit, finish_subparsers, open_server, text_arg
 from kscert_gui.model import gateways as rules
 from kscert_gui.model.clock import iso
 from kscert_gui.model.errors import KscertError, UsageError
+
+if TYPE_CHECKING:
+    from kscert_gui.cli.common import SubParsers
+    from kscert_gui.services.gateway_service import DistributionPointView
 
 
 def _port(text: str) -> int:
@@ -30,10 +35,8 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(err.message) from None
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
-    from kscert_gui.cli import finish_subparsers, text_arg
-
     gw = sub.add_parser("gateways", help="distribution points and connection gateways")
     gsub = gw.add_subparsers(dest="gateways_command", required=True,
                              parser_class=type(gw))
@@ -82,7 +85,7 @@ def register(sub: Any) -> None:
 # --- output -------------------------------------------------------------------------------
 
 
-def _line(view: Any) -> str:
+def _line(view: DistributionPointView) -> str:
     held = view.held
     if not view.gateway:
         cert = "not a connection gateway"
@@ -97,55 +100,45 @@ def _line(view: Any) -> str:
     )
 
 
-def _emit(args: argparse.Namespace, data: dict[str, Any], text: list[str]) -> None:
-    from kscert_gui.cli import _emit as emit
-
-    emit(args, data, text)
+def _stale_note(view: DistributionPointView) -> list[str]:
+    return [f"WARNING [gateway-stale]: {rules.stale_message(view.host)}"] if view.stale else []
 
 
 # --- commands -----------------------------------------------------------------------------
 
 
 def cmd_gateways_add(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import EXIT_OK, _server
-
-    with _server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         view = server.add_gateway(args.device, args.scope, agent_port=args.agent_port,
                                   mobile_port=args.mobile_port)
     text = [f"Added connection gateway: {_line(view)}"]
     for w in _stale_note(view):
         text.append(w)
-    _emit(args, {"gateway": view.to_json()}, text)
+    emit(args, {"gateway": view.to_json()}, text)
     return EXIT_OK
 
 
 def cmd_gateways_remove(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import EXIT_OK, _server
-
     if not args.yes:
         raise UsageError(
             f"Removing {args.device} disables it as a distribution point; confirm with --yes."
         )
-    with _server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         view = server.remove_distribution_point(args.device, confirmed=True)
     sys.stdout.write(f"Removed distribution point {view.host} (scope {view.scope}).\n")
     return EXIT_OK
 
 
 def cmd_gateways_reconnect(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import EXIT_OK, _server
-
-    with _server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         view = server.reconnect_gateway(args.device)
-    _emit(args, {"gateway": view.to_json()},
-          [f"Reconnected connection gateway: {_line(view)}"])
+    emit(args, {"gateway": view.to_json()},
+         [f"Reconnected connection gateway: {_line(view)}"])
     return EXIT_OK
 
 
 def cmd_gateways_list(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import EXIT_OK, _server
-
-    with _server(args, writable=False) as server:
+    with open_server(args, writable=False) as server:
         version = server.server_version()
         views = server.gateways()
         st = server.status()
@@ -160,18 +153,12 @@ def cmd_gateways_list(args: argparse.Namespace) -> int:
     text += [_line(v) for v in views]
     for v in views:
         text += _stale_note(v)
-    _emit(args, data, text)
+    emit(args, data, text)
     return EXIT_OK
 
 
-def _stale_note(view: Any) -> list[str]:
-    return [f"WARNING [gateway-stale]: {rules.stale_message(view.host)}"] if view.stale else []
-
-
 def cmd_server_set_version(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import EXIT_OK, _server
-
-    with _server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         previous = server.set_server_version(args.version)
     if previous == args.version:
         sys.stdout.write(f"The server version is already {args.version}.\n")

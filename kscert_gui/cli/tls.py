@@ -18,12 +18,16 @@ import argparse
 import signal
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kscert_gui.cli.common import EXIT_ERROR, EXIT_OK, emit, printable, secret_store, store_home
 from kscert_gui.model.errors import StoreError, UsageError
 
-EXIT_OK = 0
-EXIT_TLS_FAILURE = 1
+if TYPE_CHECKING:
+    from kscert_gui.cli.common import SubParsers
+
+#: ``check``: no TLS session came about.
+EXIT_TLS_FAILURE = EXIT_ERROR
 
 
 def _port(text: str) -> int:
@@ -99,7 +103,7 @@ def _servername(text: str) -> str:
         "Leave --servername out to connect without one")
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
     from kscert_gui.services.endpoint_service import DEFAULT_SERVER_PORT
 
@@ -130,14 +134,13 @@ def _say(line: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import _secrets, default_home
     from kscert_gui.model.clock import system_clock
     from kscert_gui.services.server import AdministrationServer
     from kscert_gui.services.tls import TlsServer
 
-    home = args.home or default_home()
+    home = store_home(args)
     # Read-only: serving must never keep other commands from changing the store.
-    with AdministrationServer.open(home, _secrets(args), writable=False) as server:
+    with AdministrationServer.open(home, secret_store(args), writable=False) as server:
         endpoints = TlsServer(
             server,
             bind=args.bind,
@@ -164,22 +167,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def _store_match(args: argparse.Namespace, sha256: str) -> tuple[str | None, str | None]:
     """(main | reserve | None, a note when there is nothing to compare with)."""
-    from kscert_gui.cli import _secrets, default_home
     from kscert_gui.services.server import AdministrationServer
     from kscert_gui.services.store import DB_NAME
 
-    home = args.home or default_home()
+    home = store_home(args)
     if not (home / DB_NAME).is_file():
         return None, f"No store in {home} to compare with."
     try:
-        with AdministrationServer.open(home, _secrets(args), writable=False) as server:
+        with AdministrationServer.open(home, secret_store(args), writable=False) as server:
             return server.match_served(sha256), None
     except StoreError as err:
         return None, f"The store cannot be read to compare with: {err.message}"
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from kscert_gui.cli import _emit, printable
     from kscert_gui.model.clock import iso
     from kscert_gui.services.tls import parse_endpoint, probe
 
@@ -187,7 +188,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     result = probe(host, port, servername=args.servername, timeout=args.timeout)
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if not result.served:
-        _emit(args, result.to_json(None), [])
+        emit(args, result.to_json(None), [])
         sys.stderr.write(f"kscert: {where}: {printable(result.error or '')}\n")
         return EXIT_TLS_FAILURE
     leaf = result.chain[0]
@@ -214,5 +215,5 @@ def cmd_check(args: argparse.Namespace) -> int:
             "Verdict: MISMATCH: the served certificate is neither the store's main nor its "
             "reserve certificate."
         )
-    _emit(args, result.to_json(matches), text)
+    emit(args, result.to_json(matches), text)
     return EXIT_OK

@@ -5,6 +5,7 @@
 - ``kscert devices list [--state S] [--group GROUP]``
 - ``kscert groups list`` and ``kscert groups set-sync GROUP (--hours H | --inherit)``
 - ``kscert simulate advance (--days D | --hours H)`` (training stores only)
+- ``kscert simulate reinstall [NAME...] [--lost]`` (training stores only)
 
 Each takes ``--json``. A bad CSV prints every bad row with its line number (and in JSON
 the whole report) and exits 1, an unreadable file exits 2.
@@ -16,17 +17,35 @@ import argparse
 import math
 import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
+from kscert_gui.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    emit,
+    file_arg,
+    finish_subparsers,
+    open_server,
+    parse_whole,
+    printable,
+    text_arg,
+    wants_json,
+)
 from kscert_gui.model.clock import iso, parse_instant
 from kscert_gui.model.connection import DEVICE_STATES
+from kscert_gui.model.errors import UsageError
 from kscert_gui.model.fleet import (
     MAX_SYNC_HOURS,
     MIN_SYNC_HOURS,
     PLATFORMS,
     canonical_platform,
 )
+
+if TYPE_CHECKING:
+    from kscert_gui.cli.common import SubParsers
+    from kscert_gui.services.fleet_service import DeviceImportReport
 
 MAX_ADVANCE_DAYS = 400
 
@@ -58,10 +77,10 @@ def _hours(text: str) -> float:
     return value
 
 
-def _whole(unit: str, maximum: int) -> Any:
-    def parse(text: str) -> int:
-        from kscert_gui.cli import parse_whole
+def _whole(unit: str, maximum: int) -> Callable[[str], int]:
+    """An argument type for a whole number of ``unit``, 1 to ``maximum``."""
 
+    def parse(text: str) -> int:
         value = parse_whole(text)
         if value is None:
             raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of {unit}")
@@ -72,10 +91,8 @@ def _whole(unit: str, maximum: int) -> Any:
     return parse
 
 
-def register(sub: Any) -> None:
+def register(sub: SubParsers) -> None:
     """Add this module's sub-parsers to the `kscert` sub-parser group ``sub``."""
-    from kscert_gui.cli import file_arg, finish_subparsers, text_arg
-
     devices = sub.add_parser("devices", help="managed devices: add, import, list")
     dsub = devices.add_subparsers(dest="devices_command", required=True,
                                   parser_class=type(devices))
@@ -143,58 +160,50 @@ def register(sub: Any) -> None:
 # --- commands -----------------------------------------------------------------------------
 
 
-def _cli() -> Any:
-    from kscert_gui import cli
-
-    return cli
-
-
 def cmd_devices_add(args: argparse.Namespace) -> int:
-    cli = _cli()
     last = parse_instant(args.last_sync) if args.last_sync else None
-    with cli._server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         view = server.add_device(args.name, args.group, args.platform, last,
                                  create_group=args.create_group)
-    cli._emit(args, {"device": view.to_json()},
-              [f"Added {view.name} ({view.platform}) to {view.group}"])
-    return int(cli.EXIT_OK)
+    emit(args, {"device": view.to_json()},
+         [f"Added {view.name} ({view.platform}) to {view.group}"])
+    return EXIT_OK
 
 
 def cmd_devices_import(args: argparse.Namespace) -> int:
     from kscert_gui.services.fleet_service import DeviceImportError
 
-    cli = _cli()
-    with cli._server(args, writable=True) as server:
+    report: DeviceImportReport
+    with open_server(args, writable=True) as server:
         try:
             report = server.import_devices(args.file, skip_bad_rows=args.skip_bad_rows)
         except DeviceImportError as err:
             report = err.report
             for e in report.errors:
-                sys.stderr.write(f"kscert: {cli.printable(f'{args.file}: {e}')}\n")
+                sys.stderr.write(f"kscert: {printable(f'{args.file}: {e}')}\n")
             if report.error_count > len(report.errors):
                 sys.stderr.write(f"kscert: … and {report.error_count - len(report.errors)} "
                                  "more bad rows\n")
             sys.stderr.write(f"kscert: error: {report.error_count} bad row(s); nothing was "
                              "imported (--skip-bad-rows imports the good ones)\n")
-            cli._emit(args, report.to_json(), [])
-            return int(cli.EXIT_ERROR)
+            emit(args, report.to_json(), [])
+            return EXIT_ERROR
     for e in report.errors:
-        sys.stderr.write(f"kscert: warning: {cli.printable(f'{args.file}: {e}')} (skipped)\n")
-    cli._emit(
+        sys.stderr.write(f"kscert: warning: {printable(f'{args.file}: {e}')} (skipped)\n")
+    emit(
         args,
         report.to_json(),
         [f"Imported {report.rows} device(s) from {args.file}: {report.added} added, "
          f"{report.updated} updated, {report.groups_created} group(s) created"
          + (f", {report.error_count} bad row(s) skipped" if report.error_count else "")],
     )
-    return int(cli.EXIT_OK)
+    return EXIT_OK
 
 
 def cmd_devices_list(args: argparse.Namespace) -> int:
     from kscert_gui.services.fleet_service import state_label, summarize
 
-    cli = _cli()
-    with cli._server(args, writable=False) as server:
+    with open_server(args, writable=False) as server:
         table = server.device_table()
         group_ids: set[int] | None = None
         if args.group:
@@ -206,7 +215,7 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
             if group_ids is None or table.group_ids[i] in group_ids]
     window = table.window
     summary = summarize(table)
-    data: dict[str, Any] = {
+    data: dict[str, object] = {
         "at": iso(table.at),
         "reserve": None if window is None else {
             "certificate_id": window.certificate_id,
@@ -223,44 +232,41 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
         state = state_label(view.connection)
         if view.forecast is not None:
             state += f", {state_label(view.forecast)}"
-        text.append(cli.printable(
+        text.append(printable(
             f"{table.names[i]}\t{table.paths[table.group_ids[i]]}\t{table.platforms[i]}\t"
             f"{last}\t{state}\t{view.reason}"))
-    if not getattr(args, "json", False):
+    if not wants_json(args):
         sys.stdout.write(f"{len(rows)} device(s)\n")
-    cli._emit(args, data, text)
-    return int(cli.EXIT_OK)
+    emit(args, data, text)
+    return EXIT_OK
 
 
 def cmd_groups_list(args: argparse.Namespace) -> int:
-    cli = _cli()
-    with cli._server(args, writable=False) as server:
+    with open_server(args, writable=False) as server:
         groups = server.group_settings()
-    cli._emit(
+    emit(
         args,
         {"groups": [g.to_json() for g in groups]},
         [f"{g.path}\t{g.effective_hours:g} h" + (" (inherited)" if g.sync_hours is None else "")
          + f"\t{g.devices} device(s)" for g in groups],
     )
-    return int(cli.EXIT_OK)
+    return EXIT_OK
 
 
 def cmd_groups_set_sync(args: argparse.Namespace) -> int:
-    cli = _cli()
-    hours = None if args.inherit else args.hours
-    with cli._server(args, writable=True) as server:
+    hours: float | None = None if args.inherit else args.hours
+    with open_server(args, writable=True) as server:
         settings = server.set_group_sync(args.group, hours)
     how = "inherited" if settings.sync_hours is None else "own setting"
-    cli._emit(args, {"group": settings.to_json()},
-              [f"{settings.path}: synchronization every {settings.effective_hours:g} hours "
-               f"({how})"])
-    return int(cli.EXIT_OK)
+    emit(args, {"group": settings.to_json()},
+         [f"{settings.path}: synchronization every {settings.effective_hours:g} hours "
+          f"({how})"])
+    return EXIT_OK
 
 
 def cmd_simulate_advance(args: argparse.Namespace) -> int:
-    cli = _cli()
     delta = timedelta(days=args.days) if args.days is not None else timedelta(hours=args.hours)
-    with cli._server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         report = server.simulate_advance(delta)
         status = server.status()
     c = report.summary.counts
@@ -272,24 +278,21 @@ def cmd_simulate_advance(args: argparse.Namespace) -> int:
                     f"{iso(report.switched_at)}")
     text.append(f"{c.devices} mobile devices: {c.connected} connected, {c.blocked} blocked, "
                 f"{c.lost} lost")
-    text += [cli.printable(f"WARNING [{w.code}]: {w.message}") for w in status.warnings]
+    text += [printable(f"WARNING [{w.code}]: {w.message}") for w in status.warnings]
     data = report.to_json()
     data["status"] = status.to_json()
-    cli._emit(args, data, text)
-    return int(cli.EXIT_OK)
+    emit(args, data, text)
+    return EXIT_OK
 
 
 def cmd_simulate_reinstall(args: argparse.Namespace) -> int:
-    from kscert_gui.model.errors import UsageError
-
-    cli = _cli()
     if not args.names and not args.lost:
         raise UsageError("name the devices to re-enroll, or give --lost")
-    with cli._server(args, writable=True) as server:
+    with open_server(args, writable=True) as server:
         report = server.reinstall_agent(args.names, lost=args.lost)
     text = [f"Reinstalled the agent on {len(report.names)} device(s) at {iso(report.at)}"]
-    text += [cli.printable(n) for n in report.names[:20]]
+    text += [printable(n) for n in report.names[:20]]
     if len(report.names) > 20:
         text.append(f"… and {len(report.names) - 20} more")
-    cli._emit(args, report.to_json(), text)
-    return int(cli.EXIT_OK)
+    emit(args, report.to_json(), text)
+    return EXIT_OK
