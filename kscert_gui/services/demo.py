@@ -18,6 +18,8 @@ from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import RefusedError
 from kscert_gui.model.fleet import stays_offline
+from kscert_gui.model.gateways import DEFAULT_AGENT_PORT, DEFAULT_MOBILE_PORT
+from kscert_gui.services.device_csv import ROOT_GROUP
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store, store_exists
 
@@ -140,32 +142,18 @@ def _populate(home: Path, secrets: SecretStore, now: datetime) -> None:
                 state="main",
                 activated_at=created,
             )
-            root = conn.execute(
-                "INSERT INTO groups(name, parent_id, sync_hours) VALUES ('Managed devices', "
-                "NULL, NULL)"
-            ).lastrowid
+            root = store.groups.add(conn, ROOT_GROUP, None)
             group_ids: list[int] = []
             periods: list[float] = []
             for name, hours, _share in DEMO_GROUPS:
-                gid = conn.execute(
-                    "INSERT INTO groups(name, parent_id, sync_hours) VALUES (?, ?, ?)",
-                    (name, root, hours),
-                ).lastrowid
-                assert gid is not None
-                group_ids.append(gid)
+                group_ids.append(store.groups.add(conn, name, root, hours))
                 periods.append(hours if hours is not None else 6.0)
-            conn.executemany(
-                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
-                demo_device_rows(now, group_ids, periods),
+            store.devices.add_many(conn, demo_device_rows(now, group_ids, periods))
+            gw = store.devices.add(
+                conn, GATEWAY_HOST, root, "Linux", iso(now - timedelta(minutes=20))
             )
-            gw = conn.execute(
-                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
-                (GATEWAY_HOST, root, "Linux", iso(now - timedelta(minutes=20))),
-            ).lastrowid
-            conn.execute(
-                "INSERT INTO distribution_points(device_id, scope_group_id, gateway, agent_port, "
-                "mobile_port, held_cert_id, connected_at) VALUES (?, ?, 1, 13000, 13292, ?, ?)",
-                (gw, root, cert_id, iso(created)),
+            store.distribution_points.add_connected(
+                conn, gw, root, DEFAULT_AGENT_PORT, DEFAULT_MOBILE_PORT, cert_id, created
             )
             store.audit(
                 conn,

@@ -123,10 +123,7 @@ class EndpointOps(ServerBase):
             )
         automatic = self.server_version() != "14.2"
         gateways: list[GatewayEndpoint] = []
-        for host, port, held in self.store.connection.execute(
-            "SELECT d.name, dp.mobile_port, dp.held_cert_id FROM distribution_points dp "
-            "JOIN devices d ON d.id = dp.device_id WHERE dp.gateway = 1 ORDER BY d.name"
-        ).fetchall():
+        for host, port, held in self.store.distribution_points.gateway_ports():
             cert: EndpointCert | None = None
             if held is not None and automatic and server is not None:
                 cert = server

@@ -61,7 +61,7 @@ from kscert_gui.services.store import insert_columns
 
 if TYPE_CHECKING:
     from kscert_gui.model.schedule import EffectiveState
-    from kscert_gui.services.store import CertificateRow
+    from kscert_gui.services.store import CertificateRow, DeviceUpdate, NewDevice
 
 #: The longest simulated step: a little more than the longest activation term.
 MAX_SIMULATION = timedelta(days=400)
@@ -366,26 +366,19 @@ class FleetOps(ServerBase):
         def _state(self, rows: Sequence[CertificateRow], at: datetime) -> EffectiveState: ...
 
         def _record_switches_in(
-            self, conn: Any, rows: Sequence[CertificateRow], eff: EffectiveState
+            self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
         ) -> None: ...
 
     # --- groups ---------------------------------------------------------------------------
 
     def groups(self, conn: sqlite3.Connection | None = None) -> dict[int, Group]:
         """Every group by id."""
-        rows = (conn or self.store.connection).execute(
-            "SELECT id, name, parent_id, sync_hours FROM groups"
-        ).fetchall()
-        return {r[0]: Group(r[0], r[1], r[2], r[3]) for r in rows}
+        return self.store.groups.all(conn)
 
     def group_settings(self, group: int | str | None = None) -> list[GroupSettings]:
         """One group's settings (by id or path), or with None every group's, by path."""
         groups = self.groups()
-        counts = dict(
-            self.store.connection.execute(
-                "SELECT group_id, COUNT(*) FROM devices GROUP BY group_id"
-            ).fetchall()
-        )
+        counts = self.store.devices.count_by_group()
         if group is None:
             wanted = list(groups)
         else:
@@ -457,7 +450,7 @@ class FleetOps(ServerBase):
                     raise NotFoundError(f"There is no group {group}.")
             else:
                 found = self.find_group(group, conn)
-            conn.execute("UPDATE groups SET sync_hours = ? WHERE id = ?", (hours, found.id))
+            self.store.groups.set_sync_hours(conn, found.id, hours)
             groups = self.groups(conn)
             self.store.audit(
                 conn,
@@ -480,34 +473,22 @@ class FleetOps(ServerBase):
         key = tuple(p.casefold() for p in path)
         if key in cache:
             return cache[key]
+        groups = self.store.groups
         if not path:
-            row = conn.execute(
-                "SELECT id FROM groups WHERE parent_id IS NULL AND name = ?", (ROOT_GROUP,)
-            ).fetchone()
-            if row is None:
-                gid = conn.execute(
-                    "INSERT INTO groups(name, parent_id, sync_hours) VALUES (?, NULL, NULL)",
-                    (ROOT_GROUP,),
-                ).lastrowid
-                assert gid is not None
+            found = groups.find_root(ROOT_GROUP, conn)
+            if found is None:
+                gid = groups.add(conn, ROOT_GROUP, None)
                 created.append(ROOT_GROUP)
             else:
-                gid = int(row[0])
+                gid = found
         else:
             parent = self._ensure_group(conn, path[:-1], cache, created)
-            row = conn.execute(
-                "SELECT id FROM groups WHERE parent_id = ? AND name = ? COLLATE NOCASE",
-                (parent, path[-1]),
-            ).fetchone()
-            if row is None:
-                gid = conn.execute(
-                    "INSERT INTO groups(name, parent_id, sync_hours) VALUES (?, ?, NULL)",
-                    (path[-1], parent),
-                ).lastrowid
-                assert gid is not None
+            found = groups.find_child(parent, path[-1], conn)
+            if found is None:
+                gid = groups.add(conn, path[-1], parent)
                 created.append("/".join((ROOT_GROUP, *path)))
             else:
-                gid = int(row[0])
+                gid = found
         cache[key] = gid
         return gid
 
@@ -555,16 +536,12 @@ class FleetOps(ServerBase):
                 if problem is not None:
                     raise ValidationError(problem[0].upper() + problem[1:] + ".") from None
                 gid = self._ensure_group(conn, device_csv.group_path(group), {}, created)
-            existing = conn.execute(
-                "SELECT name FROM devices WHERE name = ? COLLATE NOCASE", (name,)
-            ).fetchone()
+            existing = self.store.devices.existing_name(name, conn)
             if existing is not None:
-                raise RefusedError(f"A device named '{existing[0]}' already exists.")
-            device_id = conn.execute(
-                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, ?, ?)",
-                (name, gid, canonical, iso(last_sync) if last_sync else None),
-            ).lastrowid
-            assert device_id is not None
+                raise RefusedError(f"A device named '{existing}' already exists.")
+            device_id = self.store.devices.add(
+                conn, name, gid, canonical, iso(last_sync) if last_sync else None
+            )
             groups = self.groups(conn)
             self.store.audit(
                 conn,
@@ -650,17 +627,19 @@ class FleetOps(ServerBase):
         group_ids = {text: self._ensure_group(conn, path, cache, created)
                      for text, path in parsed.group_paths.items()}
         gids = list(map(group_ids.__getitem__, parsed.group_texts))
-        updates: list[tuple[str, int, str, str | None, int]] = []
-        if conn.execute("SELECT 1 FROM devices LIMIT 1").fetchone() is None:
+        devices = self.store.devices
+        updates: list[DeviceUpdate] = []
+        names: Sequence[str]
+        groups: Sequence[int]
+        platforms: Sequence[str]
+        lasts: Sequence[str | None]
+        if devices.is_empty(conn):
             # A first import: every row is new, and goes to SQLite from the columns.
-            inserts: Sequence[Sequence[object]] = (
+            names, groups, platforms, lasts = (
                 parsed.names, gids, parsed.platforms, parsed.last_syncs)
         else:
-            existing = {
-                row[1].casefold(): row for row in
-                conn.execute("SELECT id, name, group_id, platform, last_sync FROM devices")
-            }
-            new: list[tuple[str, int, str, str | None]] = []
+            existing = {row[1].casefold(): row for row in devices.records(conn)}
+            new: list[NewDevice] = []
             for name, gid, platform, last in zip(
                 parsed.names, gids, parsed.platforms, parsed.last_syncs, strict=True
             ):
@@ -673,27 +652,18 @@ class FleetOps(ServerBase):
                     new.append((name, gid, platform, last))
                 elif (old[1], old[2], old[3], old[4]) != (name, gid, platform, last):
                     updates.append((name, gid, platform, last, old[0]))
-            inserts = [[row[i] for row in new] for i in range(4)]  # as columns
-        added = len(inserts[0])
+            # As columns.
+            names = [row[0] for row in new]
+            groups = [row[1] for row in new]
+            platforms = [row[2] for row in new]
+            lasts = [row[3] for row in new]
+        added = len(names)
         # A large import builds the secondary indexes once at the end instead of row by
-        # row (three times faster for 100 000 devices); the transaction keeps it atomic.
-        indexes: list[str] = []
-        if added >= BULK_ROWS:
-            for index_name, sql in conn.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                "tbl_name = 'devices' AND sql IS NOT NULL"
-            ).fetchall():
-                conn.execute(f'DROP INDEX "{index_name}"')
-                indexes.append(sql)
-        insert_columns(conn, "devices", dict(zip(
-            ("name", "group_id", "platform", "last_sync"), inserts, strict=True)))
-        for sql in indexes:
-            conn.execute(sql)
-        conn.executemany(
-            "UPDATE devices SET name = ?, group_id = ?, platform = ?, last_sync = ? "
-            "WHERE id = ?",
-            updates,
-        )
+        # row (three times faster for 100 000 devices). The column insert is named here,
+        # in this module, so that a test can make it fail halfway.
+        devices.add_columns(conn, names, groups, platforms, lasts,
+                            rebuild_indexes=added >= BULK_ROWS, insert=insert_columns)
+        devices.update_many(conn, updates)
         return added, len(parsed) - added
 
     def _keep_delivering_syncs(
@@ -706,12 +676,8 @@ class FleetOps(ServerBase):
         window = self._window_of(rows, self._state(rows, at))
         if window is None:
             return
-        until = iso(min(window.switch_at, at))
-        conn.execute(
-            "INSERT INTO device_syncs(device_id, at) SELECT d.id, d.last_sync FROM devices d "
-            "WHERE d.last_sync >= ? AND d.last_sync <= ? AND NOT EXISTS (SELECT 1 FROM "
-            "device_syncs s WHERE s.device_id = d.id AND s.at = d.last_sync)",
-            (iso(window.created_at), until),
+        self.store.device_syncs.keep_last_syncs(
+            conn, window.created_at, min(window.switch_at, at)
         )
 
     # --- forecast -------------------------------------------------------------------------
@@ -730,15 +696,12 @@ class FleetOps(ServerBase):
         rows = self.store.list_certificates()
         return self._window_of(rows, self._state(rows, when))
 
-    def _gateway_scopes(self, db: sqlite3.Connection) -> tuple[GatewayScope, ...]:
+    def _gateway_scopes(self, conn: sqlite3.Connection | None) -> tuple[GatewayScope, ...]:
         """Every connection gateway with its scope and the certificate it was given."""
         version = self.server_version()
         return tuple(
             GatewayScope(host, scope, held, version)
-            for host, scope, held in db.execute(
-                "SELECT d.name, dp.scope_group_id, dp.held_cert_id FROM distribution_points dp "
-                "JOIN devices d ON d.id = dp.device_id WHERE dp.gateway = 1 ORDER BY d.name"
-            )
+            for host, scope, held in self.store.distribution_points.gateway_scopes(conn)
         )
 
     def device_table(
@@ -747,20 +710,16 @@ class FleetOps(ServerBase):
     ) -> DeviceTable:
         """Every device with its §6.1 verdict at ``at`` (default now), ordered by name."""
         when = ensure_utc(at) if at is not None else self.now()
-        db = conn or self.store.connection
         if rows is None:
             rows = self.store.list_certificates(conn)
         until = max(when, self.now())
         timeline = build_timeline([slot_record(r) for r in rows], until)
-        groups = self.groups(db)
+        groups = self.groups(conn)
         paths = {gid: group_path(groups, gid) for gid in groups}
         periods = {gid: period_seconds(effective_sync_hours(groups, gid)) for gid in groups}
-        scopes = self._gateway_scopes(db)
+        scopes = self._gateway_scopes(conn)
         nearest = nearest_gateways({g.id: g.parent_id for g in groups.values()}, scopes)
-        devices = db.execute(
-            "SELECT id, name, group_id, platform, last_sync, "
-            "CAST(strftime('%s', last_sync) AS INTEGER) FROM devices ORDER BY name"
-        ).fetchall()
+        devices = self.store.devices.table_rows(conn)
         ids, names, gids, platforms, lasts, last_s = (
             tuple(col) for col in zip(*devices, strict=True)
         ) if devices else ((), (), (), (), (), ())
@@ -773,12 +732,8 @@ class FleetOps(ServerBase):
         window = self._window_of(rows, self._state(rows, when))
         received_s: tuple[int | None, ...] = ()
         if window is not None:
-            received = dict(
-                db.execute(
-                    "SELECT device_id, MIN(CAST(strftime('%s', at) AS INTEGER)) FROM "
-                    "device_syncs WHERE at >= ? AND at <= ? GROUP BY device_id",
-                    (iso(window.created_at), iso(window.switch_at)),
-                ).fetchall()
+            received = self.store.device_syncs.first_in_window(
+                window.created_at, window.switch_at, conn
             )
             received_s = tuple(map(received.get, ids))
         return DeviceTable(
@@ -894,8 +849,8 @@ class FleetOps(ServerBase):
                     got = next_sync_s(last_s, period, max(created_s, start_s + 1))
                     if got <= min(new_last, switch_s):
                         deliveries.append((device_id, iso(from_epoch(got))))
-            conn.executemany("UPDATE devices SET last_sync = ? WHERE id = ?", updates)
-            conn.executemany("INSERT INTO device_syncs(device_id, at) VALUES (?, ?)", deliveries)
+            self.store.devices.set_last_syncs(conn, updates)
+            self.store.device_syncs.add_many(conn, deliveries)
             self.store.set_meta(conn, "sim_now", iso(end))
             self._record_switches_in(conn, rows, eff_end)
             switched = next(
@@ -959,8 +914,7 @@ class FleetOps(ServerBase):
                 )
             self._keep_delivering_syncs(conn, rows, at)
             stamp = iso(at)
-            conn.executemany("UPDATE devices SET last_sync = ? WHERE id = ?",
-                             [(stamp, table.ids[i]) for i in picked])
+            self.store.devices.set_last_syncs(conn, [(stamp, table.ids[i]) for i in picked])
             done = tuple(table.names[i] for i in picked)
             self.store.audit(conn, at, "reinstall-agent",
                              {"devices": len(done), "names": list(done[:100])})

@@ -34,7 +34,7 @@ from kscert_gui.model.schedule import EffectiveState
 from kscert_gui.services.base import ServerBase, state_of
 
 if TYPE_CHECKING:
-    from kscert_gui.services.store import CertificateRow
+    from kscert_gui.services.store import CertificateRow, DeviceRef, PointRow
 
 #: Group reference accepted by the facade: an id (GUI pickers) or a name / path (CLI).
 GroupRef = int | str
@@ -118,49 +118,13 @@ class ScopeGroup:
     path: str
 
 
-@dataclass(frozen=True)
-class _PointRow:
-    device_id: int
-    host: str
-    platform: str
-    device_group_id: int
-    scope_group_id: int
-    gateway: bool
-    agent_port: int
-    mobile_port: int
-    held_cert_id: int | None
-    connected_at: str | None
-
-
-_POINT_SQL = (
-    "SELECT d.id, d.name, d.platform, d.group_id, dp.scope_group_id, dp.gateway, "
-    "dp.agent_port, dp.mobile_port, dp.held_cert_id, dp.connected_at "
-    "FROM distribution_points dp JOIN devices d ON d.id = dp.device_id"
-)
-
-
-def _point(row: Sequence[Any]) -> _PointRow:
-    return _PointRow(
-        device_id=int(row[0]),
-        host=str(row[1]),
-        platform=str(row[2]),
-        device_group_id=int(row[3]),
-        scope_group_id=int(row[4]),
-        gateway=bool(row[5]),
-        agent_port=int(row[6]),
-        mobile_port=int(row[7]),
-        held_cert_id=None if row[8] is None else int(row[8]),
-        connected_at=None if row[9] is None else str(row[9]),
-    )
-
-
 class GatewayOps(ServerBase):
     """Facade methods for this feature; AdministrationServer inherits them."""
 
     if TYPE_CHECKING:
         # Provided by AdministrationServer (services/server.py).
         def _record_switches_in(
-            self, conn: Any, rows: Sequence[CertificateRow], eff: EffectiveState
+            self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
         ) -> None: ...
 
     # --- reads ----------------------------------------------------------------------------
@@ -168,16 +132,12 @@ class GatewayOps(ServerBase):
     def distribution_points(self, at: datetime | None = None) -> tuple[DistributionPointView, ...]:
         """Every distribution point by host name, with what each gateway holds at ``at``."""
         when = at if at is not None else self.now()
-        rows = [
-            _point(r)
-            for r in self.store.connection.execute(_POINT_SQL + " ORDER BY d.name").fetchall()
-        ]
+        rows = self.store.distribution_points.all()
         return self._dp_point_views(rows, when)
 
     def distribution_point(self, device: str) -> DistributionPointView:
         """The distribution point ``device`` (NotFoundError when it is not one)."""
-        conn = self.store.connection
-        row = self._dp_point_row(conn, self._dp_device(conn, device)[0])
+        row = self._dp_point_row(None, self._dp_device(None, device)[0])
         if row is None:
             raise NotFoundError(f"{device} is not a distribution point.")
         return self._dp_point_views([row], self.now())[0]
@@ -191,7 +151,7 @@ class GatewayOps(ServerBase):
 
     def scope_groups(self) -> tuple[ScopeGroup, ...]:
         """Every group with its path, parents before children, names in order."""
-        groups = self._dp_group_map(self.store.connection)
+        groups = self._dp_group_map(None)
         return tuple(
             sorted(
                 (ScopeGroup(g.id, g.name, g.parent_id, group_path(groups, g.id))
@@ -202,15 +162,10 @@ class GatewayOps(ServerBase):
 
     def distribution_point_candidates(self) -> tuple[HostDevice, ...]:
         """The hosts (Windows, Linux, macOS) that can act as distribution points."""
-        marks = ",".join("?" * len(HOST_PLATFORMS))
-        rows = self.store.connection.execute(
-            "SELECT d.id, d.name, d.group_id, d.platform, dp.device_id IS NOT NULL "
-            "FROM devices d LEFT JOIN distribution_points dp ON dp.device_id = d.id "
-            f"WHERE d.platform IN ({marks}) ORDER BY d.name",
-            HOST_PLATFORMS,
-        ).fetchall()
-        return tuple(HostDevice(int(r[0]), str(r[1]), int(r[2]), str(r[3]), bool(r[4]))
-                     for r in rows)
+        return tuple(
+            HostDevice(r.id, r.name, r.group_id, r.platform, r.is_distribution_point)
+            for r in self.store.distribution_points.candidates(HOST_PLATFORMS)
+        )
 
     # --- changes --------------------------------------------------------------------------
 
@@ -299,6 +254,7 @@ class GatewayOps(ServerBase):
         self.store.require_writable()
         rules.check_ports(agent_port, mobile_port)
         at = self.now()
+        points = self.store.distribution_points
         with self.store.transaction() as conn:
             eff = self._dp_observe(conn, at)
             device_id, name, _platform = self._dp_device(conn, device)
@@ -311,11 +267,7 @@ class GatewayOps(ServerBase):
                 self._dp_connect(conn, at, device_id, name, agent_port, mobile_port, eff.main_id,
                               reason="properties")
             elif enabled and (row.agent_port, row.mobile_port) != (agent_port, mobile_port):
-                conn.execute(
-                    "UPDATE distribution_points SET agent_port = ?, mobile_port = ? "
-                    "WHERE device_id = ?",
-                    (agent_port, mobile_port, device_id),
-                )
+                points.set_ports(conn, device_id, agent_port, mobile_port)
                 self.store.audit(conn, at, "gateway-ports-changed", {
                     "device": name,
                     "agent_port": agent_port,
@@ -324,20 +276,12 @@ class GatewayOps(ServerBase):
                     "previous_mobile_port": row.mobile_port,
                 })
             elif not enabled and row.gateway:
-                conn.execute(
-                    "UPDATE distribution_points SET gateway = 0, held_cert_id = NULL, "
-                    "connected_at = NULL, agent_port = ?, mobile_port = ? WHERE device_id = ?",
-                    (agent_port, mobile_port, device_id),
-                )
+                points.disconnect(conn, device_id, agent_port, mobile_port)
                 self.store.audit(conn, at, "gateway-disconnected", {
                     "device": name, "held_certificate_id": row.held_cert_id,
                 })
             elif not enabled:
-                conn.execute(
-                    "UPDATE distribution_points SET agent_port = ?, mobile_port = ? "
-                    "WHERE device_id = ?",
-                    (agent_port, mobile_port, device_id),
-                )
+                points.set_ports(conn, device_id, agent_port, mobile_port)
             new_row = self._dp_point_row(conn, device_id)
         assert new_row is not None
         return self._dp_point_views([new_row], at)[0]
@@ -390,19 +334,9 @@ class GatewayOps(ServerBase):
                 value
             )
             if automatic and eff.main_id is not None:
-                delivered = [
-                    str(r[0])
-                    for r in conn.execute(
-                        "SELECT d.name FROM distribution_points dp JOIN devices d "
-                        "ON d.id = dp.device_id WHERE dp.gateway = 1 "
-                        "AND dp.held_cert_id IS NOT NULL ORDER BY d.name"
-                    )
-                ]
-                conn.execute(
-                    "UPDATE distribution_points SET held_cert_id = ? "
-                    "WHERE gateway = 1 AND held_cert_id IS NOT NULL",
-                    (eff.main_id,),
-                )
+                points = self.store.distribution_points
+                delivered = points.gateways_holding_a_certificate(conn)
+                points.deliver_to_gateways_holding_one(conn, eff.main_id)
             self.store.set_meta(conn, "server_version", value)
             self.store.audit(conn, at, "server-version-set", {
                 "version": value,
@@ -426,11 +360,7 @@ class GatewayOps(ServerBase):
         *,
         reason: str,
     ) -> None:
-        conn.execute(
-            "INSERT INTO distribution_points(device_id, scope_group_id, gateway, agent_port, "
-            "mobile_port, held_cert_id, connected_at) VALUES (?, ?, 0, ?, ?, NULL, NULL)",
-            (device_id, scope_id, agent_port, mobile_port),
-        )
+        self.store.distribution_points.add(conn, device_id, scope_id, agent_port, mobile_port)
         self.store.audit(conn, at, "distribution-point-added", {
             "device": name,
             "scope": group_path(self._dp_group_map(conn), scope_id),
@@ -450,17 +380,12 @@ class GatewayOps(ServerBase):
         reason: str,
     ) -> None:
         """Tick Connection gateway: the gateway receives the main certificate in effect now."""
-        conn.execute(
-            "UPDATE distribution_points SET gateway = 1, agent_port = ?, mobile_port = ?, "
-            "held_cert_id = ?, connected_at = ? WHERE device_id = ?",
-            (agent_port, mobile_port, main_id, iso(at), device_id),
+        self.store.distribution_points.connect(
+            conn, device_id, agent_port, mobile_port, main_id, at
         )
         sha = None
         if main_id is not None:
-            found = conn.execute(
-                "SELECT sha256 FROM certificates WHERE id = ?", (main_id,)
-            ).fetchone()
-            sha = None if found is None else str(found[0])
+            sha = self.store.certificates.sha256_of(main_id, conn)
         self.store.audit(conn, at, "gateway-connected", {
             "device": name,
             "agent_port": agent_port,
@@ -471,9 +396,9 @@ class GatewayOps(ServerBase):
         })
 
     def _dp_delete_point(
-        self, conn: sqlite3.Connection, at: datetime, row: _PointRow, *, reason: str
+        self, conn: sqlite3.Connection, at: datetime, row: PointRow, *, reason: str
     ) -> None:
-        conn.execute("DELETE FROM distribution_points WHERE device_id = ?", (row.device_id,))
+        self.store.distribution_points.remove(conn, row.device_id)
         self.store.audit(conn, at, "distribution-point-removed", {
             "device": row.host,
             "scope": group_path(self._dp_group_map(conn), row.scope_group_id),
@@ -497,31 +422,18 @@ class GatewayOps(ServerBase):
         rows = self.store.list_certificates()
         return state_of(rows, at).main_id
 
-    @staticmethod
-    def _dp_device(conn: sqlite3.Connection, device: str) -> tuple[int, str, str]:
-        name = device.strip()
-        row = conn.execute(
-            "SELECT id, name, platform FROM devices WHERE name = ?", (name,)
-        ).fetchone()
-        if row is None:
-            row = conn.execute(
-                "SELECT id, name, platform FROM devices WHERE lower(name) = lower(?)", (name,)
-            ).fetchone()
-        if row is None:
+    def _dp_device(self, conn: sqlite3.Connection | None, device: str) -> DeviceRef:
+        """The device ``device`` names (exactly, else in any case); NotFoundError if none."""
+        found = self.store.devices.find(device.strip(), conn)
+        if found is None:
             raise NotFoundError(f"There is no device '{device}' under Managed devices.")
-        return int(row[0]), str(row[1]), str(row[2])
+        return found
 
-    @staticmethod
-    def _dp_point_row(conn: sqlite3.Connection, device_id: int) -> _PointRow | None:
-        row = conn.execute(_POINT_SQL + " WHERE dp.device_id = ?", (device_id,)).fetchone()
-        return None if row is None else _point(row)
+    def _dp_point_row(self, conn: sqlite3.Connection | None, device_id: int) -> PointRow | None:
+        return self.store.distribution_points.get(device_id, conn)
 
-    @staticmethod
-    def _dp_group_map(conn: sqlite3.Connection) -> dict[int, Group]:
-        return {
-            int(r[0]): Group(int(r[0]), str(r[1]), r[2], r[3])
-            for r in conn.execute("SELECT id, name, parent_id, sync_hours FROM groups")
-        }
+    def _dp_group_map(self, conn: sqlite3.Connection | None) -> dict[int, Group]:
+        return self.store.groups.all(conn)
 
     def _dp_group(self, conn: sqlite3.Connection, ref: GroupRef) -> int:
         """A group by id, by path ("Managed devices/Head office") or by unique name."""
@@ -554,11 +466,11 @@ class GatewayOps(ServerBase):
         raise NotFoundError(f"There is no group '{ref}' under Managed devices.")
 
     def _dp_point_views(
-        self, rows: Sequence[_PointRow], at: datetime
+        self, rows: Sequence[PointRow], at: datetime
     ) -> tuple[DistributionPointView, ...]:
         version = self.server_version()
         main_id = self._dp_main_at(at)
-        groups = self._dp_group_map(self.store.connection)
+        groups = self._dp_group_map(None)
         held_ids = {
             rules.held_certificate(version, r.held_cert_id, main_id) for r in rows if r.gateway
         }

@@ -9,6 +9,7 @@ lock on the database is held only for the write itself.
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -320,28 +321,14 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         )
 
     def _groups(self) -> dict[int, Group]:
-        rows = self.store.connection.execute(
-            "SELECT id, name, parent_id, sync_hours FROM groups"
-        ).fetchall()
-        return {r[0]: Group(r[0], r[1], r[2], r[3]) for r in rows}
+        return self.store.groups.all()
 
     def mobile_device_count(self) -> int:
-        marks = ",".join("?" * len(MOBILE_PLATFORMS))
-        row = self.store.connection.execute(
-            f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks})", MOBILE_PLATFORMS
-        ).fetchone()
-        return int(row[0])
+        return self.store.devices.count_on_platforms(MOBILE_PLATFORMS)
 
     def sync_period(self) -> SyncPeriod:
         """The longest synchronization period of the groups that hold mobile devices."""
-        marks = ",".join("?" * len(MOBILE_PLATFORMS))
-        gids = [
-            r[0]
-            for r in self.store.connection.execute(
-                f"SELECT DISTINCT group_id FROM devices WHERE platform IN ({marks})",
-                MOBILE_PLATFORMS,
-            )
-        ]
+        gids = self.store.devices.groups_on_platforms(MOBILE_PLATFORMS)
         return longest_sync_period(self._groups(), gids)
 
     # --- status ---------------------------------------------------------------------------
@@ -393,12 +380,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         holds *at the instant* depends on the server version (model.gateways), so a
         what-if after a switch shows 14.2 gateways stale and later versions current.
         """
-        rows = self.store.connection.execute(
-            "SELECT d.name, dp.mobile_port, dp.agent_port, dp.held_cert_id, c.sha256 "
-            "FROM distribution_points dp JOIN devices d ON d.id = dp.device_id "
-            "LEFT JOIN certificates c ON c.id = dp.held_cert_id "
-            "WHERE dp.gateway = 1 ORDER BY d.name"
-        ).fetchall()
+        rows = self.store.distribution_points.gateway_certificates()
         version = self.server_version()
         main_id = main.id if main else None
         views: list[GatewayView] = []
@@ -477,13 +459,10 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         with self.store.transaction() as conn:
             self._record_switches_in(conn, rows, eff)
 
-    def _after_switch(self, conn: Any, new_main_id: int) -> None:
+    def _after_switch(self, conn: sqlite3.Connection, new_main_id: int) -> None:
         """Deliver the new main certificate to gateways where the version does so."""
         if self.server_version() != "14.2":
-            conn.execute(
-                "UPDATE distribution_points SET held_cert_id = ? WHERE gateway = 1",
-                (new_main_id,),
-            )
+            self.store.distribution_points.deliver_to_all_gateways(conn, new_main_id)
 
     # --- activation term ------------------------------------------------------------------
 
@@ -683,11 +662,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
                 self.store.update_certificate_state(conn, eff.main_id, "retired", ended_at=at)
             if first:
                 # The first certificate reaches every gateway when it is connected.
-                conn.execute(
-                    "UPDATE distribution_points SET held_cert_id = ? WHERE gateway = 1 "
-                    "AND held_cert_id IS NULL",
-                    (new_id,),
-                )
+                self.store.distribution_points.deliver_to_gateways_holding_none(conn, new_id)
             elif immediate:
                 self._after_switch(conn, new_id)
             self.store.audit(
@@ -710,7 +685,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         return self._view(row, state)
 
     def _record_switches_in(
-        self, conn: Any, rows: Sequence[CertificateRow], eff: EffectiveState
+        self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
     ) -> None:
         by_id = {r.id: r for r in rows}
         for s in eff.switches:

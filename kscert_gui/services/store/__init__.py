@@ -10,35 +10,121 @@ Every change is one transaction (:meth:`Store.transaction`). A writable store ho
 an exclusive ``flock``/``LockFileEx`` lock for its whole life; the kernel drops it if
 the process dies, so a stale ``store.owner`` never blocks anyone. A read-only store
 opens the database with ``mode=ro`` and writes nothing.
+
+This package is the only code that runs SQL. This module is its core: opening and
+closing, the lock, transactions and the schema migrations. The rows live in one small
+repository per table group, each an attribute of an open :class:`Store`:
+
+- ``store.certificates`` (:mod:`.certificates`): certificate records, switches seen;
+- ``store.audit_log`` (:mod:`.audit`): the audit log;
+- ``store.meta`` (:mod:`.meta`): the store's settings;
+- ``store.groups``, ``store.devices``, ``store.device_syncs`` (:mod:`.devices`);
+- ``store.distribution_points`` (:mod:`.distribution_points`).
+
+A repository method that changes the store takes the connection of the caller's
+transaction first; one that reads takes an optional ``conn`` last (see
+:mod:`.repository`). The record helpers of :class:`Store` (``list_certificates``,
+``audit``, ``get_meta``...) are shortcuts to the certificate, audit and meta ones.
+
+The core is this module itself rather than a submodule, so that the names it reads
+while opening a store (``MIGRATIONS``, ``ensure_private_dir``...) are the package's own:
+replacing ``kscert_gui.services.store.MIGRATIONS`` changes what an open migrates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
 import sqlite3
 import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol, cast, get_args
+from typing import Protocol
 
-from kscert_gui.model.clock import ensure_utc, iso
 from kscert_gui.model.errors import (
-    NotFoundError,
     StoreError,
     StoreLockedError,
     StoreNotWritableError,
 )
 from kscert_gui.services.fsutil import chmod_private, ensure_private_dir, write_private_file
+from kscert_gui.services.store.audit import AuditEntry, AuditLog
+from kscert_gui.services.store.certificates import (
+    SOURCES,
+    STATES,
+    CertificateRow,
+    Certificates,
+    CertSource,
+    CertState,
+)
+from kscert_gui.services.store.devices import (
+    DeviceRecord,
+    DeviceRef,
+    Devices,
+    DeviceSyncs,
+    DeviceTableRow,
+    DeviceUpdate,
+    Groups,
+    NewDevice,
+)
+from kscert_gui.services.store.distribution_points import (
+    DistributionPoints,
+    GatewayCertificate,
+    GatewayPort,
+    GatewayScopeRow,
+    HostRow,
+    PointRow,
+)
+from kscert_gui.services.store.meta import KINDS, Meta, StoreKind
+from kscert_gui.services.store.repository import INSERT_PARAMETERS, insert_columns
+
+__all__ = [
+    "BULK_CACHE_KIB",
+    "BUSY_TIMEOUT_MS",
+    "DB_NAME",
+    "INSERT_PARAMETERS",
+    "KINDS",
+    "LOCK_NAME",
+    "MIGRATIONS",
+    "OWNER_NAME",
+    "OWNER_WAIT_SECONDS",
+    "SOURCES",
+    "STATES",
+    "AuditEntry",
+    "AuditLog",
+    "CertSource",
+    "CertState",
+    "CertificateRow",
+    "Certificates",
+    "DeviceRecord",
+    "DeviceRef",
+    "DeviceSyncs",
+    "DeviceTableRow",
+    "DeviceUpdate",
+    "Devices",
+    "DistributionPoints",
+    "GatewayCertificate",
+    "GatewayPort",
+    "GatewayScopeRow",
+    "Groups",
+    "HostRow",
+    "Meta",
+    "Migration",
+    "NewDevice",
+    "PointRow",
+    "Store",
+    "StoreKind",
+    "insert_columns",
+    "read_owner_pid",
+    "schema_version",
+    "store_exists",
+]
 
 DB_NAME = "store.sqlite3"
 LOCK_NAME = "store.lock"
@@ -48,14 +134,6 @@ BUSY_TIMEOUT_MS = 10_000
 BULK_CACHE_KIB = 64 * 1024
 #: How long a refused opener waits for a new holder to write its PID to store.owner.
 OWNER_WAIT_SECONDS = 0.5
-
-CertSource = Literal["issued", "custom"]
-CertState = Literal["pending", "main", "retired", "cancelled"]
-StoreKind = Literal["real", "training"]
-
-SOURCES: frozenset[str] = frozenset(get_args(CertSource))
-STATES: frozenset[str] = frozenset(get_args(CertState))
-KINDS: frozenset[str] = frozenset(get_args(StoreKind))
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -145,112 +223,6 @@ MIGRATIONS: list[Migration] = [_migrate_to_1]
 def schema_version() -> int:
     """The schema version this program writes: the number of migrations it knows."""
     return len(MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class CertificateRow:
-    """One row of ``certificates``; times are aware UTC datetimes."""
-
-    id: int
-    source: CertSource
-    cert_der: bytes
-    chain_der: bytes
-    key_enc: bytes = field(repr=False)
-    sha256: str
-    not_before: datetime
-    not_after: datetime
-    address: str
-    created_at: datetime
-    term_days: int | None
-    state: CertState
-    activated_at: datetime | None
-    ended_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One row of the audit log; ``detail`` is the decoded JSON object."""
-
-    id: int
-    at: datetime
-    pid: int | None
-    action: str
-    detail: Mapping[str, object]
-
-
-_CERT_COLUMNS = (
-    "id, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address, "
-    "created_at, term_days, state, activated_at, ended_at"
-)
-
-# Keys of audit details that would hold a secret. The audit log is for people to
-# read and export; DESIGN §10 keeps passwords and keys out of it.
-_SECRET_KEY_WORDS = ("password", "passphrase", "passwd", "secret", "private", "pin")
-_SECRET_KEY_NAMES = frozenset({"key", "key_enc", "pkcs8", "pwd"})
-
-
-def _parse_time(text: str) -> datetime:
-    raw = text[:-1] + "+00:00" if text.endswith("Z") else text
-    return ensure_utc(datetime.fromisoformat(raw))
-
-
-def _parse_optional_time(text: str | None) -> datetime | None:
-    return None if text is None else _parse_time(text)
-
-
-def _optional_iso(value: datetime | None) -> str | None:
-    return None if value is None else iso(value)
-
-
-def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
-    (cid, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address,
-     created_at, term_days, state, activated_at, ended_at) = row
-    return CertificateRow(
-        id=cast(int, cid),
-        source=cast(CertSource, source),
-        cert_der=bytes(cast(bytes, cert_der)),
-        chain_der=bytes(cast(bytes, chain_der)),
-        key_enc=bytes(cast(bytes, key_enc)),
-        sha256=cast(str, sha256),
-        not_before=_parse_time(cast(str, not_before)),
-        not_after=_parse_time(cast(str, not_after)),
-        address=cast(str, address),
-        created_at=_parse_time(cast(str, created_at)),
-        term_days=cast("int | None", term_days),
-        state=cast(CertState, state),
-        activated_at=_parse_optional_time(cast("str | None", activated_at)),
-        ended_at=_parse_optional_time(cast("str | None", ended_at)),
-    )
-
-
-def _check_audit_keys(value: object, where: str = "") -> None:
-    """Refuse detail keys that name a secret, at any depth (the value is never shown)."""
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"audit detail keys must be strings, not {type(key).__name__}")
-            name = key.lower()
-            if (
-                name in _SECRET_KEY_NAMES
-                or name.endswith("_key")
-                or any(word in name for word in _SECRET_KEY_WORDS)
-            ):
-                raise ValueError(
-                    f"audit detail key '{where}{key}' names a secret; secrets never go to "
-                    "the audit log"
-                )
-            _check_audit_keys(inner, f"{where}{key}.")
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _check_audit_keys(item, where)
-    elif isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError("audit details hold text and numbers, not bytes")
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime):
-        return iso(value)
-    raise TypeError(f"audit detail value of type {type(value).__name__} is not JSON")
 
 
 def _storage_failure(err: BaseException) -> bool:
@@ -445,44 +417,6 @@ def _acquire_lock(path: Path) -> _Lock | None:
     return lock
 
 
-#: At most this many parameters in one statement of :func:`insert_columns` (SQLite's
-#: limit was 999 before 3.32; the gain levels off well before).
-INSERT_PARAMETERS = 800
-
-
-def insert_columns(
-    conn: sqlite3.Connection, table: str, columns: Mapping[str, Sequence[object]]
-) -> int:
-    """Insert rows given column by column (all of one length), many rows per statement.
-
-    The same rows in the same order (and so with the same row ids) as ``executemany`` of
-    a one-row INSERT, about twice as fast for 100 000 rows: the sqlite3 module has a
-    fixed cost per statement execution, which a one-row INSERT pays for every row.
-    Returns the number of rows.
-    """
-    width = len(columns)
-    if not width:
-        raise ValueError(f"no columns to insert into {table}")
-    count = len(next(iter(columns.values())))
-    if any(len(values) != count for values in columns.values()):
-        raise ValueError(f"the columns for {table} differ in length")
-    values: list[object] = [None] * (count * width)
-    for i, column in enumerate(columns.values()):
-        values[i::width] = column
-    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(INSERT_PARAMETERS, limit) // width)
-    head = f"INSERT INTO {table}({', '.join(columns)}) VALUES "
-    row = "(" + ", ".join("?" * width) + ")"
-    step = per * width
-    full = count // per * step
-    if full:
-        conn.executemany(head + ", ".join([row] * per),
-                         (values[i:i + step] for i in range(0, full, step)))
-    if full < len(values):
-        conn.execute(head + ", ".join([row] * (count % per)), values[full:])
-    return count
-
-
 class Store:
     """One open store. Create with :meth:`open`; close with :meth:`close` or ``with``."""
 
@@ -500,6 +434,15 @@ class Store:
         # keeps one thread's transaction from interleaving with another's statements.
         self._mutex = threading.RLock()
         self._savepoints = 0
+        # The repositories: the only code that runs SQL besides this core.
+        live, mutex = self._live_connection, self._mutex
+        self.certificates = Certificates(live, mutex)
+        self.audit_log = AuditLog(live, mutex)
+        self.meta = Meta(live, mutex)
+        self.groups = Groups(live, mutex)
+        self.devices = Devices(live, mutex)
+        self.device_syncs = DeviceSyncs(live, mutex)
+        self.distribution_points = DistributionPoints(live, mutex)
 
     # --- opening and closing -------------------------------------------------------------
 
@@ -669,6 +612,9 @@ class Store:
             raise StoreError(f"The store {self._home} is closed.")
         return self._conn
 
+    def _live_connection(self) -> sqlite3.Connection:
+        return self.connection
+
     @property
     def store_id(self) -> str:
         """The store's UUID, set when it was created (the keyring entry's user name)."""
@@ -762,29 +708,14 @@ class Store:
             self._savepoints -= 1
         conn.execute(f"RELEASE {name}")
 
-    # --- meta ----------------------------------------------------------------------------
+    # --- record helpers (shortcuts to the certificate, audit and meta repositories) ------
 
     def get_meta(self, key: str) -> str | None:
-        with self._mutex:
-            row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else cast(str, row[0])
+        return self.meta.get(key)
 
     def set_meta(self, conn: sqlite3.Connection, key: str, value: str | None) -> None:
         """Set (or with None, remove) a meta value inside the caller's transaction."""
-        if key == "store_id":
-            raise ValueError("the store identifier never changes")
-        if key == "kind" and value not in KINDS:
-            raise ValueError(f"store kind must be one of {sorted(KINDS)}")
-        if value is None:
-            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
-        else:
-            conn.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
-    # --- audit ---------------------------------------------------------------------------
+        self.meta.set(conn, key, value)
 
     def audit(
         self,
@@ -793,45 +724,12 @@ class Store:
         action: str,
         detail: Mapping[str, object],
     ) -> None:
-        """Append an audit entry inside the caller's transaction.
-
-        Raises:
-            ValueError: a detail key names a secret (password, passphrase, key...).
-            TypeError: a detail value is not JSON (bytes are refused outright).
-        """
-        if not action:
-            raise ValueError("an audit entry needs an action")
-        _check_audit_keys(detail)
-        text = json.dumps(dict(detail), sort_keys=True, ensure_ascii=False,
-                          default=_json_default)
-        conn.execute(
-            "INSERT INTO audit(at, pid, action, detail) VALUES (?, ?, ?, ?)",
-            (iso(at), os.getpid(), action, text),
-        )
+        """Append an audit entry inside the caller's transaction (:meth:`AuditLog.append`)."""
+        self.audit_log.append(conn, at, action, detail)
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
         """The audit log, oldest first; with ``limit``, only the latest ``limit`` entries."""
-        sql = "SELECT id, at, pid, action, detail FROM audit ORDER BY id DESC"
-        params: tuple[int, ...] = ()
-        if limit is not None:
-            if limit < 0:
-                raise ValueError("limit must not be negative")
-            sql += " LIMIT ?"
-            params = (limit,)
-        with self._mutex:
-            rows = self.connection.execute(sql, params).fetchall()
-        return [
-            AuditEntry(
-                id=int(r[0]),
-                at=_parse_time(r[1]),
-                pid=None if r[2] is None else int(r[2]),
-                action=str(r[3]),
-                detail=json.loads(r[4]),
-            )
-            for r in reversed(rows)
-        ]
-
-    # --- certificates --------------------------------------------------------------------
+        return self.audit_log.entries(limit)
 
     def insert_certificate(
         self,
@@ -851,47 +749,22 @@ class Store:
         activated_at: datetime | None = None,
         ended_at: datetime | None = None,
     ) -> int:
-        """Insert a certificate record inside the caller's transaction; return its id.
-
-        ``source`` and ``state`` are checked here (ValueError), so callers may pass a
-        computed ``str``.
-        """
-        if source not in SOURCES:
-            raise ValueError(f"certificate source must be one of {sorted(SOURCES)}")
-        if state not in STATES:
-            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
-        if term_days is not None and term_days < 0:
-            raise ValueError("activation term must not be negative")
-        cursor = conn.execute(
-            "INSERT INTO certificates(source, cert_der, chain_der, key_enc, sha256, "
-            "not_before, not_after, address, created_at, term_days, state, activated_at, "
-            "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                source, bytes(cert_der), bytes(chain_der), bytes(key_enc), sha256,
-                iso(not_before), iso(not_after), address, iso(created_at), term_days, state,
-                _optional_iso(activated_at), _optional_iso(ended_at),
-            ),
+        """Insert a certificate record inside the caller's transaction; return its id."""
+        return self.certificates.insert(
+            conn, source=source, cert_der=cert_der, key_enc=key_enc, sha256=sha256,
+            not_before=not_before, not_after=not_after, address=address,
+            created_at=created_at, term_days=term_days, state=state, chain_der=chain_der,
+            activated_at=activated_at, ended_at=ended_at,
         )
-        new_id = cursor.lastrowid
-        assert new_id is not None
-        return new_id
 
     def list_certificates(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:
         """Every certificate record, by id (pass ``conn`` inside a transaction)."""
-        with self._mutex:
-            rows = (conn or self.connection).execute(
-                f"SELECT {_CERT_COLUMNS} FROM certificates ORDER BY id"
-            ).fetchall()
-        return [_row_to_certificate(r) for r in rows]
+        return self.certificates.all(conn)
 
     def get_certificate(
         self, cert_id: int, conn: sqlite3.Connection | None = None
     ) -> CertificateRow | None:
-        with self._mutex:
-            row = (conn or self.connection).execute(
-                f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id = ?", (cert_id,)
-            ).fetchone()
-        return None if row is None else _row_to_certificate(row)
+        return self.certificates.get(cert_id, conn)
 
     def update_certificate_state(
         self,
@@ -906,25 +779,13 @@ class Store:
         Raises:
             NotFoundError: there is no certificate ``cert_id``.
         """
-        if state not in STATES:
-            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
-        cursor = conn.execute(
-            "UPDATE certificates SET state = ?, activated_at = COALESCE(?, activated_at), "
-            "ended_at = COALESCE(?, ended_at) WHERE id = ?",
-            (state, _optional_iso(activated_at), _optional_iso(ended_at), cert_id),
-        )
-        if cursor.rowcount == 0:
-            raise NotFoundError(f"There is no certificate {cert_id} in the store.")
+        self.certificates.update_state(conn, cert_id, state, activated_at, ended_at)
 
     def record_switch_observed(
         self, conn: sqlite3.Connection, reserve_id: int, at: datetime
     ) -> bool:
         """Note that the switch to ``reserve_id`` was seen; True only the first time."""
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO observed_switches(reserve_id, at) VALUES (?, ?)",
-            (reserve_id, iso(at)),
-        )
-        return cursor.rowcount == 1
+        return self.certificates.record_switch_observed(conn, reserve_id, at)
 
 
 def _check_not_newer(version: int, home: Path) -> None:

@@ -1,0 +1,174 @@
+"""The certificate records (``certificates``) and the switches seen (``observed_switches``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, cast, get_args
+
+from kscert_gui.model.clock import iso
+from kscert_gui.model.errors import NotFoundError
+from kscert_gui.services.store.repository import (
+    Repository,
+    optional_iso,
+    parse_optional_time,
+    parse_time,
+)
+
+CertSource = Literal["issued", "custom"]
+CertState = Literal["pending", "main", "retired", "cancelled"]
+
+SOURCES: frozenset[str] = frozenset(get_args(CertSource))
+STATES: frozenset[str] = frozenset(get_args(CertState))
+
+
+@dataclass(frozen=True)
+class CertificateRow:
+    """One row of ``certificates``; times are aware UTC datetimes."""
+
+    id: int
+    source: CertSource
+    cert_der: bytes
+    chain_der: bytes
+    key_enc: bytes = field(repr=False)
+    sha256: str
+    not_before: datetime
+    not_after: datetime
+    address: str
+    created_at: datetime
+    term_days: int | None
+    state: CertState
+    activated_at: datetime | None
+    ended_at: datetime | None
+
+
+_CERT_COLUMNS = (
+    "id, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address, "
+    "created_at, term_days, state, activated_at, ended_at"
+)
+
+
+def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
+    (cid, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address,
+     created_at, term_days, state, activated_at, ended_at) = row
+    return CertificateRow(
+        id=cast(int, cid),
+        source=cast(CertSource, source),
+        cert_der=bytes(cast(bytes, cert_der)),
+        chain_der=bytes(cast(bytes, chain_der)),
+        key_enc=bytes(cast(bytes, key_enc)),
+        sha256=cast(str, sha256),
+        not_before=parse_time(cast(str, not_before)),
+        not_after=parse_time(cast(str, not_after)),
+        address=cast(str, address),
+        created_at=parse_time(cast(str, created_at)),
+        term_days=cast("int | None", term_days),
+        state=cast(CertState, state),
+        activated_at=parse_optional_time(cast("str | None", activated_at)),
+        ended_at=parse_optional_time(cast("str | None", ended_at)),
+    )
+
+
+class Certificates(Repository):
+    """``store.certificates``: the certificate records and the switches seen."""
+
+    def insert(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        source: CertSource | str,
+        cert_der: bytes,
+        key_enc: bytes,
+        sha256: str,
+        not_before: datetime,
+        not_after: datetime,
+        address: str,
+        created_at: datetime,
+        term_days: int | None,
+        state: CertState | str,
+        chain_der: bytes = b"",
+        activated_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> int:
+        """Insert a certificate record inside the caller's transaction; return its id.
+
+        ``source`` and ``state`` are checked here (ValueError), so callers may pass a
+        computed ``str``.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"certificate source must be one of {sorted(SOURCES)}")
+        if state not in STATES:
+            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
+        if term_days is not None and term_days < 0:
+            raise ValueError("activation term must not be negative")
+        cursor = conn.execute(
+            "INSERT INTO certificates(source, cert_der, chain_der, key_enc, sha256, "
+            "not_before, not_after, address, created_at, term_days, state, activated_at, "
+            "ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                source, bytes(cert_der), bytes(chain_der), bytes(key_enc), sha256,
+                iso(not_before), iso(not_after), address, iso(created_at), term_days, state,
+                optional_iso(activated_at), optional_iso(ended_at),
+            ),
+        )
+        new_id = cursor.lastrowid
+        assert new_id is not None
+        return new_id
+
+    def all(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:
+        """Every certificate record, by id."""
+        with self._mutex:
+            rows = self._db(conn).execute(
+                f"SELECT {_CERT_COLUMNS} FROM certificates ORDER BY id"
+            ).fetchall()
+        return [_row_to_certificate(r) for r in rows]
+
+    def get(self, cert_id: int, conn: sqlite3.Connection | None = None) -> CertificateRow | None:
+        with self._mutex:
+            row = self._db(conn).execute(
+                f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id = ?", (cert_id,)
+            ).fetchone()
+        return None if row is None else _row_to_certificate(row)
+
+    def sha256_of(self, cert_id: int, conn: sqlite3.Connection | None = None) -> str | None:
+        """The SHA-256 fingerprint of record ``cert_id`` (None: there is no such record)."""
+        with self._mutex:
+            row = self._db(conn).execute(
+                "SELECT sha256 FROM certificates WHERE id = ?", (cert_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def update_state(
+        self,
+        conn: sqlite3.Connection,
+        cert_id: int,
+        state: CertState | str,
+        activated_at: datetime | None = None,
+        ended_at: datetime | None = None,
+    ) -> None:
+        """Set a record's state; the given times are set, the others kept.
+
+        Raises:
+            NotFoundError: there is no certificate ``cert_id``.
+        """
+        if state not in STATES:
+            raise ValueError(f"certificate state must be one of {sorted(STATES)}")
+        cursor = conn.execute(
+            "UPDATE certificates SET state = ?, activated_at = COALESCE(?, activated_at), "
+            "ended_at = COALESCE(?, ended_at) WHERE id = ?",
+            (state, optional_iso(activated_at), optional_iso(ended_at), cert_id),
+        )
+        if cursor.rowcount == 0:
+            raise NotFoundError(f"There is no certificate {cert_id} in the store.")
+
+    def record_switch_observed(
+        self, conn: sqlite3.Connection, reserve_id: int, at: datetime
+    ) -> bool:
+        """Note that the switch to ``reserve_id`` was seen; True only the first time."""
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO observed_switches(reserve_id, at) VALUES (?, ?)",
+            (reserve_id, iso(at)),
+        )
+        return cursor.rowcount == 1
