@@ -110,11 +110,17 @@ def build_main_window(
     secrets: SecretStore | None = None,
     clock: Clock | None = None,
 ) -> QMainWindow:
-    """The main window on the store in ``home``, not shown (a QApplication must exist)."""
+    """The main window on the store in ``home``, not shown (a QApplication must exist).
+
+    It returns once the first snapshot, read in a worker, is shown in it, so that what
+    it shows can be looked at straight away.
+    """
     from kscert_gui.ui.main_window import MainWindow
 
     console = open_console(home, secrets or choose_secrets(), clock or system_clock)
-    return MainWindow(console)
+    window = MainWindow(console)
+    window.status_feed.wait_for_first()
+    return window
 
 
 def import_console_modules() -> None:
@@ -299,9 +305,22 @@ class Launcher:
         self.window.show()
         if not (self.args.quit_after_show or self.args.screenshot):
             return
-        properties = self.window.open_properties()
-        self._watch = PaintWatch([self.window, properties], self._painted)
+        window = self.window
+        properties = window.open_properties()
         QTimer.singleShot(PAINT_TIMEOUT_MS, self._timed_out)
+        feed = window.status_feed
+
+        def watch(*_: object) -> None:
+            # Painted with the first snapshot in them, not with "Loading…".
+            if self._watch is None:
+                self._watch = PaintWatch([window, properties], self._painted)
+                window.update()
+                properties.update()
+
+        if feed.has_reading:
+            watch()
+        else:
+            feed.sig_status.connect(watch)
 
     def _painted(self) -> None:
         assert self.window is not None

@@ -43,7 +43,7 @@ from kscert_gui.model.schedule import (
 from kscert_gui.services import inputs
 from kscert_gui.services.base import slot_record, state_of
 from kscert_gui.services.endpoint_service import EndpointOps
-from kscert_gui.services.fleet_service import FleetOps, FleetSummary
+from kscert_gui.services.fleet_service import DeviceTable, FleetOps, FleetSummary
 from kscert_gui.services.gateway_service import GatewayOps
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
@@ -333,10 +333,19 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     # --- status ---------------------------------------------------------------------------
 
-    def status(self, at: datetime | None = None) -> ServerStatus:
-        """The state at ``at`` (default now). Only a status at *now* records switches."""
+    def status(self, at: datetime | None = None, *, table: DeviceTable | None = None) -> (
+        ServerStatus
+    ):
+        """The state at ``at`` (default now). Only a status at *now* records switches.
+
+        ``table``: the device table already read for the same instant (the snapshot reads
+        it once for every view), so the §6.1 reading is not done twice.
+        """
         what_if = at is not None
-        when = ensure_utc(at) if at is not None else self.now()
+        if table is not None:
+            when = table.at
+        else:
+            when = ensure_utc(at) if at is not None else self.now()
         rows = self._rows()
         eff = self._state(rows, when)
         if not what_if and not self.read_only:
@@ -349,7 +358,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         history = tuple(
             self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
         ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
-        fleet = self.fleet_summary(rows, eff)  # §6.1 (model.connection via fleet_service)
+        fleet = self.fleet_summary(rows, eff, table=table)  # §6.1 (model.connection)
         devices = fleet.devices
         delivered = fleet.delivered if reserve else 0
         gateways = self._gateways(main)

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.errors import KscertError
 from kscert_gui.services.server import ServerStatus
+from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.ui import ids, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow
@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else open_settings()
         self.properties_window: PropertiesWindow | None = None
         self.status: ServerStatus | None = None
+        self.snapshot: Snapshot | None = None
         # The one status reading shared with Properties → Certificates (ui/status_feed.py).
         self.status_feed = StatusFeed(console, self)
         self.status_feed.sig_status.connect(self._show_status)
@@ -91,7 +92,8 @@ class MainWindow(QMainWindow):
         self.devices_item.setIcon(0, resources.icon("devices"))
         self.server_item.addChild(self.devices_item)
         self.tree.addTopLevelItem(self.server_item)
-        self._fill_groups()
+        # The groups arrive with the first snapshot (no store read on the GUI thread).
+        self._groups_shown: tuple[GroupNode, ...] | None = None
         self.tree.expandAll()
         self.tree.setCurrentItem(self.server_item)
 
@@ -135,6 +137,11 @@ class MainWindow(QMainWindow):
         self.gateways_label.setWordWrap(True)
         self.gateways_label.setStyleSheet(f"color: {text.ALERT_COLOR}; font-weight: bold")
         self.gateways_label.hide()
+        # DESIGN §6.1: the lost and blocked devices wherever the main certificate is shown.
+        self.connection_label = QLabel()
+        self.connection_label.setObjectName(ids.STATUS_CONNECTION)
+        self.connection_label.setAccessibleName("Devices that cannot connect")
+        self.connection_label.hide()
         self.mode_label = QLabel()
         self.mode_label.setObjectName(ids.STATUS_MODE)
         self.mode_label.setAccessibleName("Store mode")
@@ -145,6 +152,7 @@ class MainWindow(QMainWindow):
         self.busy_bar.setTextVisible(False)
         self.busy_bar.hide()
         self.statusBar().addWidget(self.valid_to_label, 1)
+        self.statusBar().addWidget(self.connection_label)
         self.statusBar().addWidget(self.gateways_label, 1)
         self.statusBar().addPermanentWidget(self.busy_bar)
         self.statusBar().addPermanentWidget(self.mode_label)
@@ -160,15 +168,11 @@ class MainWindow(QMainWindow):
 
         self.resize(960, 640)
         self._restore_geometry()
-        self.refresh()
+        self.status_feed.request()
 
     # --- tree -----------------------------------------------------------------------------
 
-    def _fill_groups(self) -> None:
-        try:
-            groups = self.console.groups()
-        except KscertError:
-            groups = []
+    def _fill_groups(self, groups: tuple[GroupNode, ...]) -> None:
         children: dict[int | None, list[GroupNode]] = {}
         for g in groups:
             children.setdefault(g.parent_id, []).append(g)
@@ -220,11 +224,10 @@ class MainWindow(QMainWindow):
         if self.devices_page is None:
             from kscert_gui.ui.devices.page import DevicesPage
 
-            page = DevicesPage(self.console)
+            page = DevicesPage(self.console, self.status_feed)
             page.sig_changed.connect(self._devices_changed)
             self._right_layout.addWidget(page, 4)
             self.devices_page = page
-            page.reload()
         return self.devices_page
 
     def open_group_properties(self) -> None:
@@ -236,23 +239,27 @@ class MainWindow(QMainWindow):
         page.group_properties()
 
     def _devices_changed(self) -> None:
+        # Groups, forecast, counts: everything comes with the next snapshot.
+        self.status_feed.request(again=True)
+
+    def _show_groups(self, groups: tuple[GroupNode, ...]) -> None:
+        """Rebuild the groups under Managed devices when they changed; keep the selection."""
+        if groups == self._groups_shown:
+            return
+        self._groups_shown = groups
         selected = self.tree.currentItem()
         current = self.group_id_of(selected)
-        # Managed devices or a group is selected again; the server node stays as it is.
         reselect = selected is self.devices_item or current is not None
         self.tree.blockSignals(True)
         try:
             self.devices_item.takeChildren()
-            self._fill_groups()
+            self._fill_groups(groups)
             self.tree.expandAll()
             for item in self._group_items() if reselect else ():
                 if self.group_id_of(item) == current:
                     self.tree.setCurrentItem(item)
         finally:
             self.tree.blockSignals(False)
-        # The delivery forecast changed: status bar and Certificates page, read off the GUI
-        # thread (the devices page reads its table in a worker of its own).
-        self.status_feed.request(again=True)
 
     def _group_items(self) -> list[QTreeWidgetItem]:
         out: list[QTreeWidgetItem] = []
@@ -300,12 +307,12 @@ class MainWindow(QMainWindow):
         if not tasks.active_tasks():
             self.status_feed.request()
 
-    def refresh(self) -> None:
-        """Read the status now, on the GUI thread (start-up), and show it everywhere."""
-        self.status_feed.refresh_now()
+    def refresh(self) -> tasks.Task[StatusReading] | None:
+        """Read a new snapshot in a worker and show it everywhere (F5)."""
+        return self.refresh_in_background()
 
     def refresh_in_background(self) -> tasks.Task[StatusReading] | None:
-        """Read the status in a worker and show it everywhere (F5).
+        """Read a new snapshot in a worker and show it everywhere (F5).
 
         Returns:
             The read started, or None when one is running (another follows it).
@@ -318,6 +325,10 @@ class MainWindow(QMainWindow):
             self.sig_refreshed.emit()
             return
         self.status = st = reading.status
+        assert reading.snapshot is not None
+        self.snapshot = reading.snapshot
+        self._show_groups(tuple(GroupNode(g.id, g.name, g.parent_id, None)
+                                for g in reading.snapshot.groups))
         expiry = text.main_expiry(st)
         if st.main is not None:
             line = f"Valid to: {text.instant(st.main.info.not_after)} — {expiry.text}"
@@ -328,6 +339,17 @@ class MainWindow(QMainWindow):
             f"color: {text.ALERT_COLOR}; font-weight: bold" if expiry.alert else ""
         )
         self.valid_to_label.setProperty("alert", expiry.alert)
+        lost, blocked = st.fleet.lost, st.fleet.blocked
+        parts = []
+        if lost:
+            parts.append(f"{text.thousands(lost)} of {text.thousands(st.fleet.devices)} "
+                         "devices lost the connection")
+        if blocked:
+            parts.append(f"{text.thousands(blocked)} blocked")
+        self.connection_label.setText(" · ".join(parts))
+        self.connection_label.setStyleSheet(
+            f"color: {text.ALERT_COLOR if lost else text.WARNING_COLOR}; font-weight: bold")
+        self.connection_label.setVisible(bool(parts))
         # DESIGN §7: every connection gateway that still serves an old certificate.
         stale = [w.message for w in st.warnings if w.code == "gateway-stale"]
         self.gateways_label.setText("\n".join(stale))
@@ -367,10 +389,8 @@ class MainWindow(QMainWindow):
                 "to reissue the certificate or specify another one."
             )
         else:
-            lines = [
-                item.text(0) if item is not None else "Managed devices",
-                f"{text.thousands(st.devices)} managed mobile devices in total.",
-            ]
+            lines = [item.text(0) if item is not None else "Managed devices"]
+            lines += self._devices_summary(self.group_id_of(item))
         self.summary.setText("\n".join(lines))
         self.properties_button.setVisible(node == ids.NODE_SERVER)
         devices_node = node == ids.NODE_DEVICES or node.startswith("group:")
@@ -381,6 +401,29 @@ class MainWindow(QMainWindow):
         elif self.devices_page is not None:
             self.devices_page.hide()
         self._right_layout.setStretchFactor(self.summary, 0 if devices_node else 1)
+
+    def _devices_summary(self, group_id: int | None) -> list[str]:
+        """The §6.1 counts of the selected group and its subgroups (or of every device)."""
+        snap = self.snapshot
+        if snap is None:
+            return []
+        table = snap.devices
+        rows: list[int] = list(range(len(table)))
+        if group_id is not None and group_id in table.paths:
+            prefix = table.paths[group_id]
+            wanted = {gid for gid, p in table.paths.items()
+                      if p == prefix or p.startswith(prefix + "/")}
+            rows = [i for i in rows if table.group_ids[i] in wanted]
+        mobile = [i for i in rows if table.connection(i) is not None]
+        lost = sum(1 for i in mobile if table.connection(i) == "lost")
+        blocked = sum(1 for i in mobile if table.connection(i) == "blocked")
+        at_risk = sum(1 for i in mobile if table.forecast(i) == "at-risk")
+        where = "in this group" if group_id is not None else "in total"
+        out = [f"{text.thousands(len(mobile))} managed mobile devices {where}: "
+               f"{text.thousands(len(mobile) - lost - blocked)} connected, "
+               f"{text.thousands(blocked)} blocked, {text.thousands(lost)} lost; "
+               f"{text.thousands(at_risk)} at risk at the cut-over."]
+        return out
 
     # --- geometry -------------------------------------------------------------------------
 

@@ -1,25 +1,24 @@
-"""One server status for every view of the console, read once and off the GUI thread.
+"""One snapshot for every view of the console, read once per change and off the GUI thread.
 
-``status()`` forecasts the delivery to every device: a few ms for the demo store, about
-200 ms for 100 000 devices (bench/devices.py). The main window (status bar, summary) and
-Properties → Certificates show the same status, so a :class:`StatusFeed` reads it once and
-hands the one reading to each view through ``sig_status``.
+A :class:`~kscert_gui.services.snapshot.Snapshot` holds the certificates, the §6.1
+reading of every device, the distribution points and the warnings: about 200 ms to read
+for 100 000 devices (bench/devices.py). Every view (status bar and summary, Properties →
+Certificates, Managed devices, the delivery window, Distribution points) renders the one
+reading a :class:`StatusFeed` hands out through ``sig_status``; none reads the store.
 
 - :meth:`StatusFeed.request` reads in a worker (``tasks.run_in_background``, a passive
   task: the busy bar shows, change buttons stay on). One read at a time: a request while
   one runs is dropped, unless it follows a change (or F5): then one more read runs when
   the current one ends, since that one may have begun before the change.
-- :meth:`StatusFeed.refresh_now` reads on the GUI thread: when a window is built or
-  reopened (cheap at start-up, and ``--quit-after-show`` then paints loaded data), tests.
-- A change made in a worker reads the status there too, right after the change
+- A change made in a worker reads the snapshot there too, right after the change
   (:meth:`StatusFeed.after`), and hands it to :meth:`StatusFeed.offer`.
 - Each reading takes a ticket when it *starts*; a reading is applied only if its ticket is
   newer than the last applied one, so an older read that ends late never overwrites a newer
   state. After :meth:`StatusFeed.close` nothing is read or applied.
 
-The worker reads through the Console exactly as the other background tasks do (reissue,
-device table): the store shares one connection between threads (services/store.py opens it
-with ``check_same_thread=False`` and serializes transactions with its lock).
+The worker reads the server exactly as the other background tasks do (reissue, import):
+the store shares one connection between threads (services/store opens it with
+``check_same_thread=False`` and serializes transactions with its lock).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from kscert_gui.model.errors import KscertError
+from kscert_gui.services import snapshot as snapshots
 from kscert_gui.services.server import ServerStatus
 from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
@@ -43,15 +43,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class StatusReading:
-    """One ``status()`` call: the state, or the error to show in its place."""
+    """One snapshot, or the error to show in its place."""
 
     ticket: int
-    status: ServerStatus | None
+    snapshot: snapshots.Snapshot | None
     error: KscertError | None = None
+
+    @property
+    def status(self) -> ServerStatus | None:
+        return self.snapshot.status if self.snapshot is not None else None
 
 
 class StatusFeed(QObject):
-    """Reads the status (once per refresh) and hands it to every view."""
+    """Reads the snapshot (once per refresh) and hands it to every view."""
 
     #: A reading was applied (a :class:`StatusReading`, newer than any before it).
     sig_status = Signal(object)
@@ -74,16 +78,16 @@ class StatusFeed(QObject):
     # --- reading (any thread) -------------------------------------------------------------
 
     def read(self) -> StatusReading:
-        """Read the status now, in the calling thread (a worker's, or the GUI's)."""
+        """Read the snapshot now, in the calling thread (a worker's)."""
         with self._ticket_lock:
             ticket = next(self._tickets)
         try:
-            return StatusReading(ticket, self.console.status())
+            return StatusReading(ticket, snapshots.read_snapshot(self.console.server))
         except KscertError as err:
             return StatusReading(ticket, None, err)
 
     def after(self, fn: Callable[[], T]) -> Callable[[], tuple[T, StatusReading]]:
-        """``fn`` followed, in the same worker, by the status it leaves."""
+        """``fn`` followed, in the same worker, by the snapshot it leaves."""
 
         def work() -> tuple[T, StatusReading]:
             result = fn()
@@ -97,6 +101,27 @@ class StatusFeed(QObject):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def has_reading(self) -> bool:
+        """A reading (or its error) has been applied at least once."""
+        return self._applied > 0
+
+    def wait_for_first(self, timeout_ms: int = 120_000) -> bool:
+        """Run a local event loop until the first reading is applied (test and start-up
+        entry points only: the windows are not shown yet, nobody is kept waiting)."""
+        if self.has_reading or self._closed:
+            return self.has_reading
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        loop = QEventLoop()
+        self.sig_status.connect(loop.quit)
+        QTimer.singleShot(timeout_ms, loop.quit)
+        if self.task is None:
+            self.request()
+        loop.exec()
+        self.sig_status.disconnect(loop.quit)
+        return self.has_reading
+
     def offer(self, reading: StatusReading) -> bool:
         """Apply ``reading`` unless a newer one was applied (or the feed is closed)."""
         if self._closed or reading.ticket <= self._applied:
@@ -106,14 +131,6 @@ class StatusFeed(QObject):
             self.latest = reading
         self.sig_status.emit(reading)
         return True
-
-    def refresh_now(self) -> StatusReading | None:
-        """Read on the GUI thread and apply (None once closed)."""
-        if self._closed:
-            return None
-        reading = self.read()
-        self.offer(reading)
-        return reading
 
     def request(self, *, again: bool = False) -> tasks.Task[StatusReading] | None:
         """Read in the background and apply; None if no read started now.

@@ -67,6 +67,41 @@ def delivery(status: ServerStatus) -> str:
     )
 
 
+def connection(status: ServerStatus) -> Expiry:
+    """DESIGN §6.1 now: how many devices cannot connect, in colour when any."""
+    f = status.fleet
+    if not f.devices:
+        return Expiry("No managed mobile devices", False)
+    if f.lost == f.devices:
+        return Expiry(f"All {thousands(f.devices)} devices lost the connection: reinstall the "
+                      "endpoint agent on each", True)
+    parts = [f"{thousands(f.devices - f.lost - f.blocked)} of {thousands(f.devices)} devices "
+             "connected"]
+    if f.blocked:
+        parts.append(f"{thousands(f.blocked)} blocked (reconnect the connection gateway)")
+    if f.lost:
+        parts.append(f"{thousands(f.lost)} lost the connection (reinstall the agent)")
+    return Expiry(", ".join(parts), bool(f.lost or f.blocked))
+
+
+def cutover(status: ServerStatus) -> Expiry:
+    """DESIGN §6.1 next: how many devices lose the connection at the cut-over, and when."""
+    f = status.fleet
+    if f.cutover_at is None:
+        return Expiry("—", False)
+    when = instant(f.cutover_at)
+    lose = f.lose_at_cutover
+    if f.cutover == "expiry":
+        return Expiry(f"No reserve certificate is specified: all {thousands(lose)} devices "
+                      f"lose the connection when the main certificate expires at {when}",
+                      bool(lose))
+    if not lose:
+        return Expiry(f"Every device holds the reserve certificate before the switch at {when}",
+                      False)
+    return Expiry(f"{thousands(lose)} devices lose the connection at the switch at {when} "
+                  "unless they synchronize before", f.at_risk > 0)
+
+
 def thousands(n: int) -> str:
     """1 250 with a no-break space, as the design writes counts."""
     return f"{n:,}".replace(",", "\u00a0")

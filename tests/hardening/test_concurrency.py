@@ -147,7 +147,7 @@ def test_gui_on_a_held_store_opens_read_only_and_names_the_holder(
     console = window.console
     assert console.read_only
     assert f"process {holder.pid}" in (console.read_only_reason or "")
-    window.refresh()
+    uikit.refreshed(qtbot, window)
     label = window.mode_label.text()
     assert "Read-only" in label
     assert f"process {holder.pid}" in label

@@ -44,6 +44,17 @@ def settle(app: QApplication, widget: QWidget) -> None:
         app.processEvents()
 
 
+def refreshed(window: MainWindow) -> None:
+    """Ask for a new snapshot and wait until the views have it."""
+    from PySide6.QtCore import QEventLoop
+
+    loop = QEventLoop()
+    window.status_feed.sig_status.connect(loop.quit)
+    if window.refresh() is not None or window.status_feed.task is not None:
+        loop.exec()
+    window.status_feed.sig_status.disconnect(loop.quit)
+
+
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -57,6 +68,7 @@ def main() -> int:
 
         console: Console = open_console(root / "demo", secrets, system_clock)
         window = MainWindow(console)
+        window.status_feed.wait_for_first()
         settle(app, window)
         props = window.open_properties()
         props.resize(1080, 860)
@@ -89,7 +101,7 @@ def main() -> int:
         # A reserve with 30 days, two simulated days later: delivery under way.
         console.reissue(ReissueRequest(address=None, term_days=30))
         console.simulate_advance(timedelta(days=2))
-        window.refresh()
+        refreshed(window)
         props = window.open_properties()
         props.resize(1080, 860)
         settle(app, props)

@@ -32,6 +32,7 @@ from kscert_gui.ui.devices.page import DevicesPage
 from kscert_gui.ui.devices.table_model import (
     COL_LAST,
     COL_NAME,
+    COL_REASON,
     COL_STATE,
     STATE_ROLE,
     DeviceTableModel,
@@ -173,7 +174,7 @@ def test_at_risk_list_opens_from_the_certificates_page(qtbot: QtBot, tmp_path: P
     assert model.rowCount() > 0
     assert set(column(model, COL_STATE, STATE_ROLE)) == {"at-risk"}
     assert str(model.rowCount()) in at_risk[0].message
-    reasons = column(model, 5)
+    reasons = column(model, COL_REASON)
     assert all(r for r in reasons)
     assert "at risk" in dialog.summary.text()
     assert dialog.chart.data is not None and dialog.chart.data.total == 1250

@@ -9,7 +9,16 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QWidget
 from pytestqt.qtbot import QtBot
-from uikit import ADDRESS, AT, click, isolate_settings, make_env, open_certificates, open_window
+from uikit import (
+    ADDRESS,
+    AT,
+    click,
+    isolate_settings,
+    make_env,
+    open_certificates,
+    open_window,
+    refreshed,
+)
 
 from kscert_gui.app import build_main_window
 from kscert_gui.model.clock import FixedClock
@@ -107,8 +116,7 @@ def test_status_bar_expiring_is_coloured_until_a_reserve_exists(
     _props, page = open_certificates(qtbot, window)
     assert page.days_left.property("alert") is True
     window.console.call(lambda s: s.reissue(ReissueRequest(None, 15), confirmed=True))
-    window.refresh()
-    page.refresh()
+    refreshed(qtbot, window)
     assert label.property("alert") is False
     assert "reserve certificate is pending" in label.text()
     assert page.days_left.property("alert") is False
@@ -120,7 +128,7 @@ def test_status_bar_at_the_expiry_boundary(qtbot: QtBot, tmp_path: Path) -> None
     window = open_window(qtbot, env)
     assert "0 days left" in window.valid_to_label.text()
     env.clock.advance(timedelta(seconds=1))
-    window.refresh()
+    refreshed(qtbot, window)
     assert "Expired on" in window.valid_to_label.text()
     assert "connection with devices lost" in window.valid_to_label.text()
     assert window.valid_to_label.property("alert") is True

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from uikit import Env, make_env, open_certificates, open_window
+from uikit import Env, make_env, open_certificates, open_window, refreshed
 
-from kscert_gui.services.server import AdministrationServer, ReissueRequest, ServerStatus
+from kscert_gui.services import snapshot as snapshot_module
+from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.main_window import MainWindow
@@ -29,42 +30,47 @@ PENDING = "reserve certificate is pending"
 
 
 class Reads:
-    """Stands in for ``Console.status``: records each read's thread and can hold worker reads.
+    """Stands in for the feed's ``read_snapshot``: records each read's thread and can hold
+    the next worker read.
 
     A held read has already read the store; it returns once ``release()`` is called.
     """
 
     def __init__(self, console: Console, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._real = console.status
+        self._real = snapshot_module.read_snapshot
         self.threads: list[threading.Thread] = []
         self.in_worker = 0
         self.most_in_worker = 0
         self.entered = threading.Event()
         self._go = threading.Event()
         self._go.set()
+        self._held = False
         self._lock = threading.Lock()
-        monkeypatch.setattr(console, "status", self)
+        monkeypatch.setattr(snapshot_module, "read_snapshot", self)
 
     def hold(self) -> None:
+        """Hold the next read made in a worker."""
         self._go.clear()
         self.entered.clear()
+        self._held = True
 
     def release(self) -> None:
         self._go.set()
 
-    def __call__(self, at: datetime | None = None) -> ServerStatus:
+    def __call__(self, server: AdministrationServer) -> Snapshot:
         worker = threading.current_thread() is not threading.main_thread()
         with self._lock:
             self.threads.append(threading.current_thread())
+            held, self._held = self._held and worker, self._held and not worker
             if worker:
                 self.in_worker += 1
                 self.most_in_worker = max(self.most_in_worker, self.in_worker)
         try:
-            status = self._real(at)
-            if worker:
+            snapshot = self._real(server)
+            if held:
                 self.entered.set()
                 assert self._go.wait(WAIT_MS / 1000), "the held read was never released"
-            return status
+            return snapshot
         finally:
             if worker:
                 with self._lock:
@@ -180,7 +186,9 @@ def test_an_older_reading_is_dropped(
     assert task is not None
     assert reads.entered.wait(WAIT_MS / 1000)  # it has read: no reserve yet
     other.reissue(ReissueRequest(None, 15), confirmed=True)
-    page.refresh()  # a newer read (on the GUI thread) is shown first
+    # A newer reading is shown first (as a change's worker hands its reading over).
+    feed = window.status_feed
+    assert feed.offer(feed.read())
     assert PENDING in window.valid_to_label.text()
     shown = window.status
     assert shown is not None and shown.reserve is not None and page.status is shown
@@ -206,16 +214,16 @@ def test_nothing_is_applied_after_the_window_is_closed(
     assert task is not None
     assert reads.entered.wait(WAIT_MS / 1000)
     other.reissue(ReissueRequest(None, 15), confirmed=True)
-    refreshed: list[QWidget] = []
-    window.sig_refreshed.connect(lambda: refreshed.append(window))
-    page.sig_refreshed.connect(lambda: refreshed.append(page))
+    shown: list[QWidget] = []
+    window.sig_refreshed.connect(lambda: shown.append(window))
+    page.sig_refreshed.connect(lambda: shown.append(page))
     # Closing waits for the running read (its store is then closed): let it end meanwhile.
     threading.Timer(0.2, reads.release).start()
     window.close()
     with qtbot.waitSignal(task.sig_finished, timeout=WAIT_MS, raising=True):
         pass  # (delivered after the close)
     assert task.result is not None and task.result.status is not None
-    assert refreshed == []
+    assert shown == []
     assert window.status is before and page.status is before
     assert NO_RESERVE in window.valid_to_label.text()
     window._periodic_refresh()
@@ -230,7 +238,7 @@ def test_a_change_on_the_certificates_page_reads_its_status_in_the_worker(
     window = open_window(qtbot, make_env(tmp_path, main_age_days=100))
     window.console.call(lambda s: s.reissue(ReissueRequest(None, 30), confirmed=True))
     _props, page = open_certificates(qtbot, window)
-    page.refresh()
+    refreshed(qtbot, window)
     assert window.status is not None and window.status.reserve is not None
     reads = Reads(window.console, monkeypatch)
     with qtbot.waitSignal(page.sig_changed, timeout=WAIT_MS, raising=True):

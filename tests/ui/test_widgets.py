@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from pytestqt.qtbot import QtBot
-from uikit import AT, ModalDriver, click, key, make_env, open_certificates, open_window
+from uikit import AT, ModalDriver, click, key, make_env, open_certificates, open_window, refreshed
 
 from kscert_gui.model.errors import RefusedError
 from kscert_gui.services.server import ReissueRequest
@@ -271,8 +271,8 @@ def unnamed(root: QWidget) -> list[str]:
 def test_accessible_names_and_object_names(qtbot: QtBot, tmp_path: Path) -> None:
     window = open_window(qtbot, make_env(tmp_path, mobile_devices=1))
     window.console.call(lambda s: s.reissue(ReissueRequest(None, 40), confirmed=True))
-    props, page = open_certificates(qtbot, window)
-    page.refresh()
+    props, _page = open_certificates(qtbot, window)
+    refreshed(qtbot, window)
     reissue = ReissueDialog(window.console, window)
     other = OtherCertificateDialog(window.console, window)
     viewer = CertificateViewer(window.console, "reserve", window)
@@ -353,7 +353,7 @@ def test_cancel_reserve_button(qtbot: QtBot, tmp_path: Path,
     window = open_window(qtbot, make_env(tmp_path, main_age_days=100))
     window.console.call(lambda s: s.reissue(ReissueRequest(None, 30), confirmed=True))
     _props, page = open_certificates(qtbot, window)
-    page.refresh()
+    refreshed(qtbot, window)
     assert page.cancel_reserve_button.isEnabled()
     reserve = window.console.status().reserve
     assert reserve is not None

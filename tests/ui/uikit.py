@@ -121,7 +121,16 @@ def open_window(qtbot: QtBot, env: Env) -> MainWindow:
     window = build_main_window(env.home, secrets=env.secrets, clock=env.clock)
     assert isinstance(window, MainWindow)
     qtbot.addWidget(window)
+    assert window.status_feed.has_reading  # build_main_window waits for the first snapshot
     return window
+
+
+def refreshed(qtbot: QtBot, window: MainWindow, timeout: int = 120_000) -> None:
+    """Ask for a new snapshot (F5's path) and wait until every view has it."""
+    feed = window.status_feed
+    with qtbot.waitSignal(feed.sig_status, timeout=timeout, raising=True):
+        window.refresh()
+    wait_idle(qtbot, timeout)
 
 
 def open_certificates(

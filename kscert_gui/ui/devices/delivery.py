@@ -5,8 +5,6 @@ Opened from the Certificates page (the delivery count) and from the device list.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,10 +22,10 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.connection import DEVICE_STATES, from_epoch
 from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceTable
-from kscert_gui.ui import ids, tasks, text
-from kscert_gui.ui.console import Console
+from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import DeviceTableModel
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 ROW_HEIGHT = 22
 COLUMN_WIDTHS = (170, 240, 80, 190, 100, 120, 360)
@@ -93,10 +91,10 @@ class DeliveryDialog(QDialog):
 
     sig_loaded = Signal()
 
-    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+    def __init__(self, feed: StatusFeed, parent: QWidget | None = None) -> None:
+        """``feed``: the console's one snapshot feed; this window renders its device table."""
         super().__init__(parent)
-        self.console = console
-        self.task: tasks.Task[Any] | None = None
+        self.feed = feed
         self.setObjectName(ids.DELIVERY_DIALOG)
         self.setWindowTitle("Reserve certificate delivery")
         self.setAccessibleName("Reserve certificate delivery")
@@ -143,11 +141,21 @@ class DeliveryDialog(QDialog):
             lambda n: self.count.setText(f"{text.thousands(n)} device(s)")
         )
         self.resize(1000, 640)
-        self.reload()
+        self.feed.sig_status.connect(self._on_snapshot)
+        if self.feed.latest is not None:
+            self._on_snapshot(self.feed.latest)
+        else:
+            self.reload()
 
     def reload(self) -> None:
-        self.task = tasks.run_in_background(self, self.console.device_table, self._loaded,
-                                            self._failed)
+        """Ask the feed for a new snapshot; it arrives through ``sig_status``."""
+        self.feed.request(again=True)
+
+    def _on_snapshot(self, reading: StatusReading) -> None:
+        if reading.snapshot is None:
+            self.summary.setText(f"The devices could not be read: {reading.error}")
+            return
+        self._loaded(reading.snapshot.devices)
 
     def _loaded(self, table: DeviceTable) -> None:
         self.summary.setText(summary_text(table))
@@ -159,18 +167,12 @@ class DeliveryDialog(QDialog):
         self.model.set_table(table)
         self.sig_loaded.emit()
 
-    def _failed(self, err: BaseException) -> None:
-        from kscert_gui.ui import messages
-
-        self.summary.setText("The devices could not be read.")
-        messages.show_error(self, err)
-
     def _on_state(self, _index: int) -> None:
         self.model.set_filter(state=self.state.currentData())
 
     @classmethod
-    def open_for(cls, parent: QWidget | None, console: Console) -> DeliveryDialog:
-        dialog = cls(console, parent)
+    def open_for(cls, parent: QWidget | None, feed: StatusFeed) -> DeliveryDialog:
+        dialog = cls(feed, parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

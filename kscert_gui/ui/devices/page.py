@@ -32,6 +32,7 @@ from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text
 from kscert_gui.ui.devices.table_model import DeviceTableModel
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 SIM_UNITS = (("hours", 1), ("days", 24))
 MAX_SIM_HOURS = 400 * 24
@@ -51,9 +52,13 @@ class DevicesPage(QWidget):
     #: A change was saved (device added, import, period, simulation): others refresh.
     sig_changed = Signal()
 
-    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+    def __init__(self, console: Console, feed: StatusFeed, parent: QWidget | None = None) -> (
+        None
+    ):
+        """``feed``: the console's one snapshot feed; this page renders its device table."""
         super().__init__(parent)
         self.console = console
+        self.feed = feed
         self.task: tasks.Task[Any] | None = None
         self.table: DeviceTable | None = None
         self._group_id: int | None = None
@@ -91,6 +96,11 @@ class DevicesPage(QWidget):
         self.delivery_button = self._button("&Delivery and at-risk devices…",
                                             ids.BUTTON_DELIVERY,
                                             "Reserve certificate delivery and at-risk devices")
+        self.reinstall_button = self._button("Reins&tall agent…", ids.BUTTON_REINSTALL_AGENT,
+                                             "Reinstall the agent")
+        self.reinstall_button.setToolTip(
+            "Training stores: re-enroll the selected devices, or every lost device, as if "
+            "the endpoint agent had been reinstalled on each.")
 
         self.model = DeviceTableModel(parent=self)
         self.view = make_device_view(self.model, ids.DEVICES_TABLE, "Devices")
@@ -122,7 +132,8 @@ class DevicesPage(QWidget):
         sim.addWidget(self.sim_amount)
         sim.addWidget(self.sim_unit)
         sim.addWidget(self.sim_button)
-        self.sim_group.setVisible(console.training)
+        sim.addWidget(self.reinstall_button)
+        self.sim_group.setVisible(False)  # shown once a snapshot says it is a training store
 
         filters = QHBoxLayout()
         name_label = QLabel("&Name:")
@@ -155,11 +166,18 @@ class DevicesPage(QWidget):
         )
         self.model.sig_filtered.connect(self._show_count)
         self.add_button.clicked.connect(self.add_device)
-        self.import_button.clicked.connect(self.import_csv)
+        # clicked(bool) must not reach import_csv's ``path`` argument.
+        self.import_button.clicked.connect(lambda: self.import_csv())
+        self.reinstall_button.clicked.connect(self.reinstall)
         self.group_button.clicked.connect(self.group_properties)
         self.delivery_button.clicked.connect(self.open_delivery)
         self.sim_button.clicked.connect(self.simulate)
+        self.feed.sig_status.connect(self._on_snapshot)
         self._sync_buttons()
+        if self.feed.latest is not None:
+            self._on_snapshot(self.feed.latest)
+        else:
+            self.reload()
 
     def _button(self, label: str, name: str, accessible: str) -> QPushButton:
         button = QPushButton(label)
@@ -171,16 +189,24 @@ class DevicesPage(QWidget):
     # --- loading --------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the devices and their forecast off the GUI thread."""
-        self.count.setText("Loading…")
-        self._track(tasks.run_in_background(self, self.console.device_table, self._loaded))
+        """Ask the feed for a new snapshot (read off the GUI thread)."""
+        if self.table is None:
+            self.count.setText("Loading…")
+        self.feed.request(again=True)
 
-    def _loaded(self, table: DeviceTable) -> None:
+    def _on_snapshot(self, reading: StatusReading) -> None:
+        if reading.snapshot is None:
+            self.count.setText(str(reading.error))
+            return
+        self._loaded(reading.snapshot.devices, training=reading.snapshot.status.training)
+
+    def _loaded(self, table: DeviceTable, *, training: bool) -> None:
         self.table = table
         self._fill_groups(table)
         self.model.set_table(table)
         self.delivery.setText(summary_text(table))
-        if self.console.training:
+        self.sim_group.setVisible(training)
+        if training:
             self.sim_clock.setText(f"Now: {text.instant(table.at)}")
         self._sync_buttons()
         self.sig_loaded.emit()
@@ -233,6 +259,7 @@ class DevicesPage(QWidget):
         self.group_button.setEnabled(self._group_id is not None)
         busy = self.task is not None and self.task.running
         self.sim_button.setEnabled(writable and not busy)
+        self.reinstall_button.setEnabled(writable and not busy and self.table is not None)
 
     def _track(self, task: tasks.Task[Any]) -> None:
         self.task = task
@@ -242,7 +269,7 @@ class DevicesPage(QWidget):
     # --- actions --------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        self.reload()
+        # The main window asks the feed for the snapshot that every view then shows.
         self.sig_changed.emit()
 
     def group_properties(self) -> None:
@@ -316,7 +343,48 @@ class DevicesPage(QWidget):
         messages.show_info(self, "Import devices", "\n".join(lines))
 
     def open_delivery(self) -> DeliveryDialog:
-        return DeliveryDialog.open_for(self, self.console)
+        return DeliveryDialog.open_for(self, self.feed)
+
+    def selected_names(self) -> list[str]:
+        table = self.table
+        selection = self.view.selectionModel()
+        if table is None or selection is None:
+            return []
+        return [table.names[self.model.table_row(i.row())] for i in selection.selectedRows()]
+
+    def reinstall(self) -> None:
+        """Reinstall agent (training stores): the selected devices, else every lost one."""
+        table = self.table
+        if table is None:
+            return
+        names = [n for n in self.selected_names()
+                 if table.connection(table.names.index(n)) is not None]
+        if names:
+            question = (f"Reinstall the agent on {text.thousands(len(names))} selected "
+                        "device(s)? They enroll again now and receive the current "
+                        "certificates.")
+        else:
+            lost = table.counts.lost
+            if not lost:
+                messages.show_info(self, "Reinstall agent",
+                                   "No device has lost the connection. Select the devices to "
+                                   "re-enroll in the list.")
+                return
+            question = (f"Reinstall the agent on all {text.thousands(lost)} devices that lost "
+                        "the connection? They enroll again now and receive the current "
+                        "certificates.")
+        if not messages.confirm(self, "Reinstall agent", question, default_no=True):
+            return
+        server = self.console.server
+        self._track(tasks.run_in_background(
+            self, lambda: server.reinstall_agent(names, lost=not names),
+            lambda report: self._reinstalled(len(report.names)),
+        ))
+
+    def _reinstalled(self, count: int) -> None:
+        self._changed()
+        messages.show_info(self, "Reinstall agent",
+                           f"The agent was reinstalled on {text.thousands(count)} device(s).")
 
     def simulate(self) -> None:
         hours = self.sim_amount.value() * int(self.sim_unit.currentData())

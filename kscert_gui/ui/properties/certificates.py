@@ -110,6 +110,7 @@ class CertificatesPage(QWidget):
         self.status: ServerStatus | None = None
         self.feed = feed if feed is not None else StatusFeed(console, self)
         self._shown: StatusReading | None = None
+        self._radio_for: int | None = None
         self.task: tasks.Task[Any] | None = None
         self.setObjectName(ids.PAGE_CERTIFICATES)
         self.setAccessibleName("Certificates")
@@ -155,6 +156,8 @@ class CertificatesPage(QWidget):
         self.days_left = _value_label(ids.LABEL_DAYS_LEFT, "Days left")
         self.sha256 = _value_label(ids.LABEL_SHA256, "SHA-256 thumbprint")
         self.source = _value_label(ids.LABEL_SOURCE, "Source")
+        self.connection = _value_label(ids.LABEL_CONNECTION, "Devices connected")
+        self.cutover = _value_label(ids.LABEL_CUTOVER, "At the cut-over")
         self.view_button = QPushButton("&View certificate")
         self.view_button.setObjectName(ids.BUTTON_VIEW_CERTIFICATE)
         self.view_button.setAccessibleName("View certificate")
@@ -175,6 +178,8 @@ class CertificatesPage(QWidget):
         current.addRow("Days left:", self.days_left)
         current.addRow("SHA-256:", self.sha256)
         current.addRow("Source:", self.source)
+        current.addRow("Devices:", self.connection)
+        current.addRow("At the cut-over:", self.cutover)
         view_row = QHBoxLayout()
         view_row.addWidget(self.view_button)
         view_row.addWidget(self.check_button)
@@ -265,7 +270,10 @@ class CertificatesPage(QWidget):
         self.check_button.clicked.connect(self.check_endpoint)
         self.cancel_reserve_button.clicked.connect(self.cancel_reserve)
         self.feed.sig_status.connect(self._on_status)
-        self.refresh()
+        if self.feed.latest is not None:
+            self.apply(self.feed.latest)  # the main window's reading: no second read
+        else:
+            self.feed.request()
 
     # --- showing the state ----------------------------------------------------------------
 
@@ -274,11 +282,13 @@ class CertificatesPage(QWidget):
         """Work is running (a status read does not count: it changes nothing)."""
         return bool(tasks.working_tasks())
 
-    def refresh(self) -> None:
-        """Read the status now (on the GUI thread) and show it, here and in the main window."""
-        reading = self.feed.refresh_now()
-        if reading is not None and reading is not self._shown:
-            self.apply(reading)  # hidden: the feed did not show it here
+    def refresh(self) -> tasks.Task[StatusReading] | None:
+        """Show the feed's last snapshot at once and ask it for a new one (off the GUI
+        thread); it reaches this page and the main window through ``sig_status``."""
+        latest = self.feed.latest
+        if latest is not None and latest is not self._shown:
+            self.apply(latest)
+        return self.feed.request(again=True)
 
     @property
     def shown(self) -> StatusReading | None:
@@ -316,10 +326,12 @@ class CertificatesPage(QWidget):
                 "Issued through Administration Server" if main.source == "issued"
                 else "Other certificate"
             )
-            if main.source == "custom":
-                self.radio_other.setChecked(True)
-            else:
-                self.radio_issued.setChecked(True)
+            if main.id != self._radio_for:
+                # Only for a new main certificate: a refresh never changes what a person
+                # chose (DESIGN §8).
+                self._radio_for = main.id
+                (self.radio_other if main.source == "custom" else self.radio_issued).setChecked(
+                    True)
         else:
             for label in (self.subject, self.san, self.valid_from, self.sha256, self.source):
                 label.setText("—")
@@ -328,6 +340,12 @@ class CertificatesPage(QWidget):
         self.days_left.setStyleSheet(alert_style)
         self.valid_to.setStyleSheet(alert_style)
         self.days_left.setProperty("alert", expiry.alert)
+        for label, verdict in ((self.connection, text.connection(st)),
+                               (self.cutover, text.cutover(st))):
+            label.setText(verdict.text)
+            label.setStyleSheet(f"color: {text.ALERT_COLOR}; font-weight: bold"
+                                if verdict.alert else "")
+            label.setProperty("alert", verdict.alert)
         self.view_button.setEnabled(main is not None)
 
         reserve = st.reserve
@@ -348,7 +366,7 @@ class CertificatesPage(QWidget):
             for label in (self.reserve_from, self.reserve_to, self.switch_at, self.delivery):
                 label.setText("—")
         self.view_reserve_button.setEnabled(reserve is not None)
-        self.at_risk_button.setEnabled(st.devices > 0)
+        self.at_risk_button.setEnabled(st.fleet.devices > 0)
 
         self.timeline.set_data(
             TimelineData(
@@ -471,7 +489,7 @@ class CertificatesPage(QWidget):
         """The delivery count, chart and at-risk list (ui/devices/delivery.py)."""
         from kscert_gui.ui.devices.delivery import DeliveryDialog
 
-        return DeliveryDialog.open_for(self, self.console)
+        return DeliveryDialog.open_for(self, self.feed)
 
     def view_certificate(self, which: Which) -> None:
         from kscert_gui.ui.dialogs.viewer import CertificateViewer

@@ -31,10 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model import gateways as rules
-from kscert_gui.model.errors import KscertError
 from kscert_gui.services.gateway_service import DistributionPointView
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 HEADERS = (
     "Device",
@@ -67,9 +67,14 @@ class DistributionPointsPage(QWidget):
     #: A distribution point was added, removed, changed or reconnected.
     sig_changed = Signal()
 
-    def __init__(self, console: Console, parent: QWidget | None = None) -> None:
+    def __init__(self, console: Console, feed: StatusFeed, parent: QWidget | None = None) -> (
+        None
+    ):
+        """``feed``: the console's one snapshot feed; this page renders its points."""
         super().__init__(parent)
         self.console = console
+        self.feed = feed
+        self._select: str | None = None
         self.points: tuple[DistributionPointView, ...] = ()
         self.task: tasks.Task[Any] | None = None
         self.setObjectName(ids.PAGE_DISTRIBUTION_POINTS)
@@ -152,7 +157,11 @@ class DistributionPointsPage(QWidget):
         self.table.itemSelectionChanged.connect(self._sync_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.properties())
         self.table.customContextMenuRequested.connect(self._context_menu)
-        self.refresh()
+        self.feed.sig_status.connect(self._on_snapshot)
+        if self.feed.latest is not None:
+            self._on_snapshot(self.feed.latest)
+        else:
+            self.feed.request()
 
     @staticmethod
     def _button(label: str, name: str, accessible: str) -> QPushButton:
@@ -165,17 +174,21 @@ class DistributionPointsPage(QWidget):
     # --- showing --------------------------------------------------------------------------
 
     def refresh(self, select: str | None = None) -> None:
-        """Read the list again; keep (or move to ``select``) the selected host."""
-        keep = select or self.selected_host()
-        try:
-            points = self.console.distribution_points()
-        except KscertError as err:
-            self.caption.setText(str(err))
+        """Show the last snapshot's list and ask for a new one; keep (or move to
+        ``select``) the selected host."""
+        self._select = select or self.selected_host()
+        self.feed.request(again=True)
+
+    def _on_snapshot(self, reading: StatusReading) -> None:
+        if reading.snapshot is None:
+            self.caption.setText(str(reading.error))
             self.sig_refreshed.emit()
             return
-        self.show_points(points)
-        if keep is not None:
-            self.select_host(keep)
+        keep = self._select or self.selected_host()
+        self.show_points(reading.snapshot.points)
+        if keep is not None and self.select_host(keep):
+            # Kept until the host appears: a reading begun before the change lacks it.
+            self._select = None
         self._sync_buttons()
         self.sig_refreshed.emit()
 

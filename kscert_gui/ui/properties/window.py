@@ -115,7 +115,7 @@ class PropertiesWindow(QDialog):
         if self._points_page is None:
             from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
 
-            page = DistributionPointsPage(self.console)
+            page = DistributionPointsPage(self.console, self.feed)
             page.sig_changed.connect(self._on_points_changed)
             self.pages.addWidget(page)
             self._points_page = page
@@ -145,31 +145,22 @@ class PropertiesWindow(QDialog):
             return
         page: QWidget = self.certificates_page  # also for the connection settings section
         if str(current.data(0, SECTION_ROLE)) == ids.SECTION_DISTRIBUTION_POINTS:
-            if self._points_page is not None:
-                self._points_page.refresh()
-            page = self.distribution_points_page  # a new page reads the list itself
+            page = self.distribution_points_page  # it shows the feed's last snapshot
         self.pages.setCurrentWidget(page)
 
     def refresh(self) -> None:
-        """Read the store again for every section built so far (on the GUI thread)."""
+        """Ask for a new snapshot; every section built so far shows it when it arrives."""
         self.certificates_page.refresh()
-        if self._points_page is not None:
-            self._points_page.refresh()
 
     def reopened(self) -> None:
-        """Shown again after it was closed: the last status reading at once, a new one
-        from the shared feed's worker (it may take long on a large fleet), and the
-        distribution points (a few rows) read again."""
+        """Shown again after it was closed: the last snapshot at once, a new one from the
+        shared feed's worker (it may take long on a large fleet)."""
         latest = self.feed.latest
         if latest is not None and latest is not self.certificates_page.shown:
             self.certificates_page.apply(latest)
-        if self._points_page is not None:
-            self._points_page.refresh()
         self.feed.request(again=True)
 
     def _on_changed(self) -> None:
-        if self._points_page is not None:
-            self._points_page.refresh()
         self.sig_changed.emit()
 
     def _on_points_changed(self) -> None:

@@ -1,0 +1,186 @@
+"""DESIGN §6.1 in the windows: one snapshot, every view, the lost and blocked counts in
+colour, and no view left stale after a change (Immediately, Cancel reserve, F5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+from uikit import Env, ModalDriver, click, open_certificates, open_window, wait_idle
+
+from kscert_gui.model.clock import FixedClock
+from kscert_gui.services.demo import create_demo_store
+from kscert_gui.services.secrets import MemorySecretStore
+from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.ui import messages, text
+from kscert_gui.ui.devices.delivery import DeliveryDialog
+from kscert_gui.ui.devices.page import DevicesPage
+from kscert_gui.ui.devices.table_model import (
+    COL_CONNECTION,
+    COL_REASON,
+    COL_STATE,
+    STATE_ROLE,
+    DeviceTableModel,
+)
+from kscert_gui.ui.dialogs.reissue import ReissueDialog
+from kscert_gui.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+
+T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+ALL = "1\u00a0250"
+
+
+def demo_env(tmp_path: Path, *, reserve: bool = False) -> Env:
+    secrets = MemorySecretStore()
+    clock = FixedClock(T0)
+    home = tmp_path / "demo"
+    create_demo_store(home, secrets, clock)
+    if reserve:
+        with AdministrationServer.open(home, secrets, clock=clock) as server:
+            server.reissue(ReissueRequest(None, 30), confirmed=True)
+    return Env(home, secrets, clock, tmp_path)
+
+
+def devices_page(qtbot: QtBot, window: MainWindow) -> DevicesPage:
+    window.tree.setCurrentItem(window.devices_item)
+    page = window.devices_page
+    assert page is not None
+    wait_idle(qtbot)
+    assert page.table is not None
+    return page
+
+
+def cells(model: DeviceTableModel, col: int, role: int = Qt.ItemDataRole.DisplayRole) -> list[
+    object
+]:
+    return [model.data(model.index(r, col), role) for r in range(model.rowCount())]
+
+
+def mobile_connections(page: DevicesPage) -> set[object]:
+    model = page.model
+    return {c for c in cells(model, COL_CONNECTION) if c != "—"}
+
+
+def test_immediately_shows_every_device_lost_in_every_view(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages, "confirm", lambda *_a: True)
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    window.show()
+    page = devices_page(qtbot, window)
+    assert mobile_connections(page) == {"connected", "lost"}
+    _props, certificates = open_certificates(qtbot, window)
+    assert "devices lose the connection at the switch" in certificates.cutover.text()
+
+    def fill(dialog: ReissueDialog) -> None:
+        dialog.term.immediately.setChecked(True)
+        click(dialog.ok_button)
+
+    driver = ModalDriver(ReissueDialog, fill)
+    click(certificates.reissue_button)
+    driver.check()
+    wait_idle(qtbot)
+
+    # Properties → Certificates: the count, in colour.
+    assert certificates.connection.text() == (
+        f"All {ALL} devices lost the connection: reinstall the endpoint agent on each")
+    assert certificates.connection.property("alert") is True
+    assert text.ALERT_COLOR in certificates.connection.styleSheet()
+    # The status bar.
+    assert window.connection_label.isVisibleTo(window)
+    assert f"{ALL} of {ALL} devices lost the connection" in window.connection_label.text()
+    # Managed devices, which before this snapshot showed the old forecast.
+    assert page.table is window.snapshot.devices  # type: ignore[union-attr]
+    assert mobile_connections(page) == {"lost"}
+    assert f"{ALL} lost the connection" in page.delivery.text()
+    # The warnings on the page name it too.
+    codes = [v.code for v in certificates.warnings.verdicts]
+    assert "devices-lost" in codes
+
+
+def test_cancel_reserve_updates_the_device_list(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages, "confirm", lambda *_a: True)
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    window.show()
+    page = devices_page(qtbot, window)
+    assert "have the reserve certificate" in page.delivery.text()
+    _props, certificates = open_certificates(qtbot, window)
+    with qtbot.waitSignal(certificates.sig_changed, timeout=30_000, raising=True):
+        click(certificates.cancel_reserve_button)
+    wait_idle(qtbot)
+    assert "have the reserve certificate" not in page.delivery.text()
+    assert "No reserve certificate is specified" in page.delivery.text()
+    forecasts = {f for f in cells(page.model, COL_STATE, STATE_ROLE) if f}
+    assert forecasts <= {"at-risk", "lost"}
+    assert window.snapshot is not None and page.table is window.snapshot.devices
+
+
+def test_f5_shows_a_change_made_by_another_process(qtbot: QtBot, tmp_path: Path) -> None:
+    env = demo_env(tmp_path)
+    other = env.server()  # as `kscert` would, beside the window (which opens read-only)
+    try:
+        window = open_window(qtbot, env)
+        window.show()
+        page = devices_page(qtbot, window)
+        assert "No reserve certificate is specified" in page.delivery.text()
+        other.reissue(ReissueRequest(None, 30), confirmed=True)
+        with qtbot.waitSignal(window.status_feed.sig_status, timeout=30_000, raising=True):
+            window.action_refresh.trigger()  # Action → Refresh (F5)
+        wait_idle(qtbot)
+        assert "have the reserve certificate" in page.delivery.text()
+        assert window.status is not None and window.status.reserve is not None
+    finally:
+        other.close()
+
+
+def test_at_risk_list_without_a_reserve_names_every_device_and_why(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    _props, certificates = open_certificates(qtbot, window)
+    assert certificates.cutover.property("alert") is True
+    assert "No reserve certificate is specified: all" in certificates.cutover.text()
+    click(certificates.at_risk_button)
+    dialog = next(w for w in QApplication.topLevelWidgets()
+                  if isinstance(w, DeliveryDialog) and w.isVisible())
+    qtbot.addWidget(dialog)
+    wait_idle(qtbot)
+    fleet = window.status.fleet  # type: ignore[union-attr]
+    assert dialog.model.rowCount() == fleet.at_risk == fleet.devices - fleet.lost > 1000
+    reasons = set(cells(dialog.model, COL_REASON))
+    assert len(reasons) == 1
+    (reason,) = reasons
+    assert str(reason).startswith(
+        f"no reserve certificate is specified: all {fleet.devices} devices lose the connection")
+
+
+def test_reinstall_agent_button_re_enrolls_the_lost_devices(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def yes(_parent: object, _title: str, question: str, default_no: bool) -> bool:
+        assert default_no
+        asked.append(question)
+        return True
+
+    monkeypatch.setattr(messages, "confirm", yes)
+    monkeypatch.setattr(messages, "show_info", lambda *_a: None)
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    page = devices_page(qtbot, window)
+    lost = window.status.fleet.lost  # type: ignore[union-attr]
+    assert lost > 0 and page.reinstall_button.isEnabled()
+    click(page.reinstall_button)
+    wait_idle(qtbot)
+    assert asked and f"all {lost} devices that lost" in asked[0]
+    assert window.status is not None and window.status.fleet.lost == 0
+    assert "lost" not in mobile_connections(page)
