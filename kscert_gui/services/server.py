@@ -202,6 +202,57 @@ class ReissuePlan:
 
 
 @dataclass(frozen=True)
+class TermContext:
+    """What the activation-term rules (DESIGN §5) need about the store, read once.
+
+    Its methods are pure: the Reissue certificate and Certificate windows validate every
+    edit with the context the snapshot carries, never with a store read of their own.
+    """
+
+    at: datetime
+    old_address: str
+    main: SlotRecord | None
+    reserve_pending: bool
+    sync: SyncPeriod
+    mobile_devices: int
+
+    def issues(self, term_days: int | None) -> tuple[TermIssue, ...]:
+        return tuple(check_term(
+            term_days,
+            at=self.at,
+            sync=self.sync,
+            mobile_devices=self.mobile_devices if self.main is not None else 0,
+            main_not_after=self.main.not_after if self.main is not None else None,
+        ))
+
+    def planned_switch(self, term_days: int | None) -> datetime | None:
+        """When a new reserve created now would become main (None: it would be main at once)."""
+        if term_days is None or self.main is None:
+            return None
+        probe = SlotRecord(-1, self.at, term_days, self.at, self.at)
+        return switch_time(probe, self.main)
+
+    def confirmations(self, term_days: int | None) -> tuple[str, ...]:
+        needs: list[str] = []
+        if self.main is not None and term_days is None and self.mobile_devices > 0:
+            needs.append("immediate-with-devices")
+        if self.main is not None and self.reserve_pending:
+            # Immediately drops the pending reserve too; a new reserve replaces it.
+            needs.append("replace-reserve")
+        return tuple(needs)
+
+    def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
+        address = (self.old_address if request.address is None
+                   else crypto.normalize_address(request.address))
+        return ReissuePlan(
+            address=address,
+            issues=self.issues(request.term_days),
+            switch_at=self.planned_switch(request.term_days),
+            needs_confirmation=self.confirmations(request.term_days),
+        )
+
+
+@dataclass(frozen=True)
 class ImportCheck:
     """The §4 findings of a custom certificate plus the activation-term verdicts."""
 
@@ -475,17 +526,24 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     # --- activation term ------------------------------------------------------------------
 
-    def check_term(self, term_days: int | None, at: datetime | None = None) -> list[TermIssue]:
+    def term_context(self, at: datetime | None = None) -> TermContext:
+        """What the activation-term rules need, read once (the snapshot carries it, so the
+        Reissue certificate and Certificate windows validate without touching the store)."""
         when = at or self.now()
-        eff = self._state(self._rows(), when)
-        main_row = self._row(eff.main_id) if eff.main_id is not None else None
-        return check_term(
-            term_days,
+        rows = self._rows()
+        eff = self._state(rows, when)
+        main_row = next((r for r in rows if r.id == eff.main_id), None)
+        return TermContext(
             at=when,
+            old_address=main_row.address if main_row is not None else default_address(),
+            main=slot_record(main_row) if main_row is not None else None,
+            reserve_pending=eff.reserve_id is not None,
             sync=self.sync_period(),
-            mobile_devices=self.mobile_device_count() if main_row is not None else 0,
-            main_not_after=main_row.not_after if main_row else None,
+            mobile_devices=self.mobile_device_count(),
         )
+
+    def check_term(self, term_days: int | None, at: datetime | None = None) -> list[TermIssue]:
+        return list(self.term_context(at).issues(term_days))
 
     def _row(self, cert_id: int) -> CertificateRow:
         row = self.store.get_certificate(cert_id)
@@ -493,41 +551,9 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             raise NotFoundError(f"Certificate {cert_id} does not exist.")
         return row
 
-    def _confirmations(self, term_days: int | None, eff: EffectiveState) -> tuple[str, ...]:
-        needs: list[str] = []
-        if eff.main_id is not None and term_days is None and self.mobile_device_count() > 0:
-            needs.append("immediate-with-devices")
-        if term_days is not None and eff.reserve_id is not None and eff.main_id is not None:
-            needs.append("replace-reserve")
-        return tuple(needs)
-
-    def _planned_switch(self, term_days: int | None, eff: EffectiveState, at: datetime) -> (
-        datetime | None
-    ):
-        if term_days is None or eff.main_id is None:
-            return None
-        main = slot_record(self._row(eff.main_id))
-        probe = SlotRecord(-1, at, term_days, at, at)
-        return switch_time(probe, main)
-
     def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
         """Validate a reissue without doing it (the Reissue certificate window's live check)."""
-        at = self.now()
-        eff = self._state(self._rows(), at)
-        if request.address is None:
-            if eff.main_id is None:
-                address = default_address()
-            else:
-                address = self._row(eff.main_id).address
-        else:
-            address = crypto.normalize_address(request.address)
-        issues = self.check_term(request.term_days, at)
-        return ReissuePlan(
-            address=address,
-            issues=tuple(issues),
-            switch_at=self._planned_switch(request.term_days, eff, at),
-            needs_confirmation=self._confirmations(request.term_days, eff),
-        )
+        return self.term_context().plan_reissue(request)
 
     @staticmethod
     def _refuse_errors(issues: Sequence[TermIssue]) -> None:
@@ -539,14 +565,17 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
     def _require_confirmation(needs: Sequence[str], confirmed: bool) -> None:
         if confirmed or not needs:
             return
+        dropped = (" The pending reserve certificate is cancelled too."
+                   if "replace-reserve" in needs else "")
         if "immediate-with-devices" in needs:
             raise ConfirmationRequiredError(
                 "Immediately was chosen while managed mobile devices exist: the connection "
-                "with all of them will be lost. Confirm to go on (on the command line: --yes)."
+                f"with all of them will be lost.{dropped} Confirm to go on (on the command "
+                "line: --yes)."
             )
         raise ConfirmationRequiredError(
-            "A reserve certificate is already pending; the new one replaces it. Confirm to go "
-            "on (on the command line: --yes)."
+            "A reserve certificate is already pending; the new certificate cancels and "
+            "replaces it. Confirm to go on (on the command line: --yes)."
         )
 
     # --- passphrase -----------------------------------------------------------------------
@@ -729,20 +758,20 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     def check_import(self, request: ImportRequest) -> ImportCheck:
         """Read the files and run the §4 check and the §5 term rules (no change)."""
-        at = self.now()
+        context = self.term_context()
+        at = context.at
         material = self._load(request)
-        eff = self._state(self._rows(), at)
-        switch_at = self._planned_switch(request.term_days, eff, at)
-        findings = lint.check(material, at, None, switch_at)
+        switch_at = context.planned_switch(request.term_days)
+        findings = lint.check(material, at, None, switch_at or at)
         return ImportCheck(
             certificate=(
                 CertificateInfo.from_x509(material.certificate) if material.certificate else None
             ),
             chain=tuple(CertificateInfo.from_x509(c) for c in material.chain),
             findings=tuple(findings),
-            issues=tuple(self.check_term(request.term_days, at)),
+            issues=context.issues(request.term_days),
             switch_at=switch_at,
-            needs_confirmation=self._confirmations(request.term_days, eff),
+            needs_confirmation=context.confirmations(request.term_days),
         )
 
     def import_certificate(
@@ -754,11 +783,12 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
     ) -> CertView:
         """Install another certificate after the requirements check (DESIGN §4)."""
         self.store.require_writable()
-        at = self.now()
+        context = self.term_context()
+        at = context.at
         material = self._load(request)
-        eff = self._state(self._rows(), at)
-        switch_at = self._planned_switch(request.term_days, eff, at)
-        findings = lint.check(material, at, None, switch_at)
+        switch_at = context.planned_switch(request.term_days)
+        # Immediately switches now: a certificate not valid yet is an error, not a warning.
+        findings = lint.check(material, at, None, switch_at or at)
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise RefusedError(
@@ -771,8 +801,8 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
                 "The certificate has warnings that must be acknowledged: "
                 + "; ".join(f"{f.code}: {f.message}" for f in warnings)
             )
-        self._refuse_errors(self.check_term(request.term_days, at))
-        self._require_confirmation(self._confirmations(request.term_days, eff), confirmed)
+        self._refuse_errors(context.issues(request.term_days))
+        self._require_confirmation(context.confirmations(request.term_days), confirmed)
         if material.certificate is None or material.private_key is None:  # pragma: no cover
             raise RefusedError("The certificate or its private key is missing.")
         passphrase = self._passphrase(create=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.services.gateway_service import DistributionPointView, ScopeGroup
-from kscert_gui.services.server import AdministrationServer, ServerStatus
+from kscert_gui.services.server import AdministrationServer, ServerStatus, TermContext
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Snapshot:
     devices: DeviceTable
     points: tuple[DistributionPointView, ...]
     groups: tuple[ScopeGroup, ...]
+    #: What the Reissue certificate and Certificate windows validate against.
+    term: TermContext
 
     @property
     def at(self) -> datetime:
@@ -40,4 +42,5 @@ def read_snapshot(server: AdministrationServer) -> Snapshot:
         devices=devices,
         points=server.distribution_points(devices.at),
         groups=server.scope_groups(),
+        term=server.term_context(devices.at),
     )

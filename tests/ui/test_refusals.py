@@ -254,14 +254,20 @@ def test_no_in_reissue_confirmation(qtbot: QtBot, tmp_path: Path,
     before = snapshot(window)
     _props, page = open_certificates(qtbot, window)
 
+    kept: list[tuple[bool, int | None]] = []
+
     def fill(dialog: ReissueDialog) -> None:
         dialog.term.set_term(term)
         click(dialog.ok_button)
+        # No returns to the Reissue certificate window with everything entered kept.
+        kept.append((dialog.isVisible(), dialog.term.term_days()))
+        click(dialog.cancel_button)
 
     driver = ModalDriver(ReissueDialog, fill)
     click(page.reissue_button)
     driver.check()
     assert asked == ["Reissue certificate"]
+    assert kept == [(True, term)]
     assert not page.busy
     assert snapshot(window) == before
 
@@ -311,6 +317,9 @@ def test_real_message_box_no_click(qtbot: QtBot, tmp_path: Path) -> None:
         dialog.term.immediately.setChecked(True)
         ModalDriver(QMessageBox, answer_no)
         click(dialog.ok_button)
+        # No: back in the Reissue certificate window, Immediately still chosen.
+        seen["kept"] = dialog.isVisible() and dialog.term.immediately.isChecked()
+        click(dialog.cancel_button)
 
     def answer_no(box: QMessageBox) -> None:
         assert box.objectName() == ids.MESSAGE_CONFIRM
@@ -325,7 +334,8 @@ def test_real_message_box_no_click(qtbot: QtBot, tmp_path: Path) -> None:
     driver = ModalDriver(ReissueDialog, fill)
     click(page.reissue_button)
     driver.check()
-    assert seen == {"title": "Reissue certificate", "buttons": ["No", "Yes"], "default": "No"}
+    assert seen == {"title": "Reissue certificate", "buttons": ["No", "Yes"], "default": "No",
+                    "kept": True}
     assert snapshot(window) == before
 
 

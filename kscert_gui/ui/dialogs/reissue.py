@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from PySide6.QtCore import QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
@@ -20,7 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.server import AdministrationServer, ReissuePlan, ReissueRequest
+from kscert_gui.services.server import (
+    AdministrationServer,
+    ReissuePlan,
+    ReissueRequest,
+    TermContext,
+)
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
@@ -34,14 +40,28 @@ KEY_SIZES = (2048, 3072, 4096)
 ADDRESS_SYNTAX = r"[\w.\-:\[\]%]*"
 
 
+#: The confirmation asked on OK: True goes on, False returns to the window.
+Confirm = Callable[[ReissueRequest, ReissuePlan], bool]
+
+
 class ReissueDialog(RequestDialog[ReissueRequest]):
     """Connection address + Activation term; live validation through ``plan_reissue``."""
 
     def __init__(
-        self, console: Console | AdministrationServer, parent: QWidget | None = None
+        self, context: TermContext | Console | AdministrationServer,
+        parent: QWidget | None = None,
+        *,
+        confirm: Confirm | None = None,
     ) -> None:
+        """``context``: the snapshot's term context (a console or server is read once, for
+        scripts and tests); every edit is validated against it without a store read.
+        ``confirm``: asked on OK with the request and its plan; False keeps the window open
+        with everything entered (No on the confirmation returns here)."""
         super().__init__(parent)
-        self._console = as_console(console)
+        self._confirm = confirm
+        if not isinstance(context, TermContext):
+            context = as_console(context).server.term_context()
+        self._context = context
         self._plan: ReissuePlan | None = None
         self.setObjectName(ids.REISSUE_DIALOG)
         self.setWindowTitle("Reissue certificate")
@@ -153,23 +173,24 @@ class ReissueDialog(RequestDialog[ReissueRequest]):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, console: Console | AdministrationServer
+        cls, parent: QWidget | None, context: TermContext | Console | AdministrationServer,
+        *, confirm: Confirm | None = None,
     ) -> ReissueRequest | None:
-        return cls(console, parent).run()
+        return cls(context, parent, confirm=confirm).run()
 
     def accept(self) -> None:
-        if not self._validate():
+        if not self._validate() or self._plan is None:
             return
-        self._result = self.request()
+        request = self.request()
+        if self._confirm is not None and not self._confirm(request, self._plan):
+            return  # No: back to this window, nothing lost
+        self._result = request
         super().accept()
 
     # --- validation -----------------------------------------------------------------------
 
     def _old_address(self) -> str:
-        try:
-            return self._console.plan_reissue(ReissueRequest(None, None)).address
-        except KscertError:
-            return ""
+        return self._context.old_address
 
     def _on_changed(self) -> None:
         self.address.setEnabled(self.change.isChecked())
@@ -186,7 +207,7 @@ class ReissueDialog(RequestDialog[ReissueRequest]):
             self.switch_note.hide()
             return False
         try:
-            plan = self._console.plan_reissue(self.request())
+            plan = self._context.plan_reissue(self.request())
         except KscertError as err:
             self._show_address_error(str(err))
             self.issues.set_verdicts([])
