@@ -42,7 +42,7 @@ from kscert_gui.services.server import (
     CertView,
     ReissueRequest,
 )
-from kscert_gui.ui import tasks
+from kscert_gui.ui import ids, tasks
 from kscert_gui.ui.console import Console
 
 INTERVAL_MS = 5
@@ -144,7 +144,17 @@ def probe_status_refresh(
     settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(console, settings)
     window.show()
-    window.open_properties()
+    window.status_feed.wait_for_first()
+    # Every view that renders the snapshot is open: the status bar and summary, Managed
+    # devices, the delivery and at-risk window, Properties → Certificates and (built, then
+    # the Certificates section shown again) Distribution points.
+    window.tree.setCurrentItem(window.devices_item)
+    devices_page = window.devices_page
+    assert devices_page is not None
+    delivery = devices_page.open_delivery()
+    props = window.open_properties()
+    props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
+    props.select_section(ids.SECTION_CERTIFICATES)
     meter = StallMeter()
     durations: list[float] = []
     triggered: list[float] = []
@@ -155,28 +165,43 @@ def probe_status_refresh(
         triggered.append(time.perf_counter())
         window._periodic_refresh()
 
-    def refreshed() -> None:
+    def refreshed(_reading: object) -> None:
         if len(durations) >= len(triggered):
             return  # not one a trigger asked for
         durations.append(time.perf_counter() - triggered[-1])
         if len(durations) < refreshes:
             QTimer.singleShot(100, trigger)
         else:
-            QTimer.singleShot(100, app.quit)
+            current.append(views_current())
+            QTimer.singleShot(100, app.quit)  # (quit closes the windows, in Qt 6)
 
-    window.sig_refreshed.connect(refreshed)
+    current: list[tuple[bool, bool]] = []
+
+    def views_current() -> tuple[bool, bool]:
+        """(the devices page and the delivery window show the new snapshot's devices,
+        Distribution points its points)."""
+        snapshot = window.snapshot
+        if snapshot is None:
+            return False, False
+        tables = (devices_page.table, devices_page.model.table, delivery.model.table)
+        return (all(t is snapshot.devices for t in tables),
+                props.distribution_points_page.points == snapshot.points)
+
+    # Connected after every view: it runs once each has rendered the reading.
+    window.status_feed.sig_status.connect(refreshed)
     QTimer.singleShot(300, trigger)  # the windows painted and settled first
     QTimer.singleShot(60_000, app.quit)
     app.exec()
     meter.stop()
-    window.sig_refreshed.disconnect(refreshed)
+    window.status_feed.sig_status.disconnect(refreshed)
     shown = window.status
-    props = window.properties_window
-    page_status = props.certificates_page.status if props is not None else None
+    page_status = props.certificates_page.status
     window.close()
+    if current != [(True, True)]:
+        raise SystemExit(f"a view does not show the refreshed snapshot: {current}")
     if len(durations) < refreshes:
         raise SystemExit(f"only {len(durations)} of {refreshes} refreshes were applied")
-    if shown is None or shown.devices != devices or shown.reserve is None:
+    if shown is None or shown.fleet.devices != devices or shown.reserve is None:
         raise SystemExit(f"the window shows no reserve for {devices} devices: {shown}")
     if page_status is None or page_status.at != shown.at or page_status.reserve != shown.reserve:
         raise SystemExit("the Certificates page does not show the refreshed status")
@@ -222,12 +247,14 @@ def main() -> int:
           "baseline=- ratio=- aim=- (median; key generation dominates)")
     size = f"{args.devices // 1000}k" if args.devices % 1000 == 0 else str(args.devices)
     print(f"RESULT name=gui-stall-during-status-refresh-{size} "
-          f"value={refresh_stall:.1f} unit=ms baseline=- ratio=- aim=value<=50 (longest "
-          f"event-loop stall over {len(refresh_s)} periodic refreshes, main window and "
-          f"Properties → Certificates open, {n} devices with a pending reserve)")
+          f"value={refresh_stall:.1f} unit=ms baseline=- ratio=- aim=value<=16 (longest "
+          f"event-loop stall over {len(refresh_s)} periodic refreshes with every view open: "
+          f"status bar, Managed devices, delivery window, Properties → Certificates and "
+          f"Distribution points; {n} devices with a pending reserve)")
     print(f"RESULT name=status-refresh-{size}-duration "
-          f"value={statistics.median(refresh_s) * 1000:.0f} unit=ms baseline=- ratio=- aim=- "
-          "(median, periodic refresh triggered to status applied)")
+          f"value={statistics.median(refresh_s) * 1000:.0f} unit=ms baseline=- ratio=- "
+          "aim=value<=300 (median, periodic refresh triggered to the snapshot shown in every "
+          "view)")
     return 0
 
 

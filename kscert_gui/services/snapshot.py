@@ -9,12 +9,25 @@ cannot disagree, and the GUI thread never waits on the store.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.services.gateway_service import DistributionPointView, ScopeGroup
 from kscert_gui.services.server import AdministrationServer, ServerStatus, TermContext
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    """§6.1 counts of the mobile devices of one group and its subgroups."""
+
+    devices: int = 0
+    connected: int = 0
+    blocked: int = 0
+    lost: int = 0
+    at_risk: int = 0
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,12 @@ class Snapshot:
     groups: tuple[ScopeGroup, ...]
     #: What the Reissue certificate and Certificate windows validate against.
     term: TermContext
+    #: Worked out here, in the worker, so that no view walks 100 000 devices on the GUI
+    #: thread: device rows in name order (any case), the delivery curve, and the counts
+    #: of every group with its subgroups.
+    name_order: tuple[int, ...] = ()
+    curve: tuple[tuple[datetime, int], ...] = ()
+    group_counts: Mapping[int, GroupCounts] | None = None
 
     @property
     def at(self) -> datetime:
@@ -37,10 +56,48 @@ def read_snapshot(server: AdministrationServer) -> Snapshot:
     """Read everything once, at one instant (call it from a worker)."""
     devices = server.device_table()
     status = server.status(table=devices)
+    keys = [name.casefold() for name in devices.names]
     return Snapshot(
         status=status,
         devices=devices,
         points=server.distribution_points(devices.at),
         groups=server.scope_groups(),
         term=server.term_context(devices.at),
+        name_order=name_order(keys),
+        curve=tuple(devices.curve()),
+        group_counts=group_counts(devices),
     )
+
+
+def name_order(keys: list[str]) -> tuple[int, ...]:
+    """Row numbers in the order of ``keys``. The store lists devices by name already, which
+    is usually this order too: then no sort runs (a sort of 100 000 keys is one C call
+    that keeps the GUI thread from the interpreter lock for ~30 ms)."""
+    if all(a <= b for a, b in itertools.pairwise(keys)):
+        return tuple(range(len(keys)))
+    return tuple(sorted(range(len(keys)), key=keys.__getitem__))
+
+
+def group_counts(table: DeviceTable) -> dict[int, GroupCounts]:
+    """Each group's §6.1 counts, its subgroups' devices included."""
+    own: dict[int, list[int]] = {gid: [0, 0, 0, 0, 0] for gid in table.groups}
+    index = {"connected": 1, "blocked": 2, "lost": 3}
+    forecast = table.reading.forecast
+    for row, (gid, conn) in enumerate(zip(table.group_ids, table.reading.connection,
+                                          strict=True)):
+        if conn is None:
+            continue
+        counts = own[gid]
+        counts[0] += 1
+        counts[index[conn]] += 1
+        if forecast[row] == "at-risk":
+            counts[4] += 1
+    total: dict[int, list[int]] = {gid: [0, 0, 0, 0, 0] for gid in table.groups}
+    for gid, counts in own.items():
+        seen: set[int] = set()
+        current: int | None = gid
+        while current is not None and current not in seen and current in total:
+            seen.add(current)
+            total[current] = [a + b for a, b in zip(total[current], counts, strict=True)]
+            current = table.groups[current].parent_id
+    return {gid: GroupCounts(*c) for gid, c in total.items()}

@@ -403,27 +403,23 @@ class MainWindow(QMainWindow):
         self._right_layout.setStretchFactor(self.summary, 0 if devices_node else 1)
 
     def _devices_summary(self, group_id: int | None) -> list[str]:
-        """The §6.1 counts of the selected group and its subgroups (or of every device)."""
+        """The §6.1 counts of the selected group and its subgroups (or of every device),
+        as the snapshot's worker counted them."""
         snap = self.snapshot
         if snap is None:
             return []
-        table = snap.devices
-        rows: list[int] = list(range(len(table)))
-        if group_id is not None and group_id in table.paths:
-            prefix = table.paths[group_id]
-            wanted = {gid for gid, p in table.paths.items()
-                      if p == prefix or p.startswith(prefix + "/")}
-            rows = [i for i in rows if table.group_ids[i] in wanted]
-        mobile = [i for i in rows if table.connection(i) is not None]
-        lost = sum(1 for i in mobile if table.connection(i) == "lost")
-        blocked = sum(1 for i in mobile if table.connection(i) == "blocked")
-        at_risk = sum(1 for i in mobile if table.forecast(i) == "at-risk")
-        where = "in this group" if group_id is not None else "in total"
-        out = [f"{text.thousands(len(mobile))} managed mobile devices {where}: "
-               f"{text.thousands(len(mobile) - lost - blocked)} connected, "
-               f"{text.thousands(blocked)} blocked, {text.thousands(lost)} lost; "
-               f"{text.thousands(at_risk)} at risk at the cut-over."]
-        return out
+        if group_id is not None and snap.group_counts and group_id in snap.group_counts:
+            c = snap.group_counts[group_id]
+            n, blocked, lost, at_risk, where = (c.devices, c.blocked, c.lost, c.at_risk,
+                                               "in this group")
+        else:
+            f = snap.status.fleet
+            n, blocked, lost, at_risk, where = (f.devices, f.blocked, f.lost, f.at_risk,
+                                               "in total")
+        return [f"{text.thousands(n)} managed mobile devices {where}: "
+                f"{text.thousands(n - lost - blocked)} connected, {text.thousands(blocked)} "
+                f"blocked, {text.thousands(lost)} lost; {text.thousands(at_risk)} at risk at "
+                "the cut-over."]
 
     # --- geometry -------------------------------------------------------------------------
 

@@ -69,3 +69,25 @@ def test_platform_and_period_checks() -> None:
     for bad in (0.0, -1.0, 721.0, float("inf"), float("nan")):
         with pytest.raises(ValidationError):
             check_sync_hours(bad)
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    times=st.lists(st.one_of(st.none(), st.integers(int(CREATED.timestamp()) - 5000,
+                                                     int(SWITCH.timestamp()) + 5000))),
+    points=st.integers(2, 130),
+)
+def test_delivery_curve_equals_counting_sorted_deliveries(
+    times: list[int | None], points: int
+) -> None:
+    """The one-pass curve gives what bisecting the sorted deliveries gives."""
+    import bisect
+
+    start, end = WINDOW.created_s, WINDOW.switch_s
+    ordered = sorted(t for t in times if t is not None)
+    expected = [bisect.bisect_right(ordered, start + (end - start) * i // (points - 1))
+                for i in range(points)]
+    assert [n for _t, n in delivery_curve(times, WINDOW, points)] == expected

@@ -158,10 +158,16 @@ class Devices(Repository):
     def table_rows(self, conn: sqlite3.Connection | None = None) -> list[DeviceTableRow]:
         """Every device by name, with its last synchronization also in epoch seconds."""
         with self._mutex:
-            return self._db(conn).execute(
+            cursor = self._db(conn).execute(
                 "SELECT id, name, group_id, platform, last_sync, "
                 "CAST(strftime('%s', last_sync) AS INTEGER) FROM devices ORDER BY name"
-            ).fetchall()
+            )
+            # In chunks: one fetchall of 100 000 rows is a single C call that keeps the
+            # GUI thread from the interpreter lock for tens of milliseconds.
+            rows: list[DeviceTableRow] = []
+            while chunk := cursor.fetchmany(2000):
+                rows.extend(chunk)
+            return rows
 
     def add(
         self,

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.connection import DEVICE_STATES, from_epoch
 from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceTable
+from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import DeviceTableModel
@@ -79,11 +80,13 @@ def summary_text(table: DeviceTable) -> str:
     )
 
 
-def chart_data(table: DeviceTable) -> ChartData | None:
+def chart_data(snapshot: Snapshot) -> ChartData | None:
+    table = snapshot.devices
     window = table.window
     if window is None:
         return None
-    return ChartData(tuple(table.curve()), table.counts.devices, table.at, window.switch_at)
+    # The curve was worked out in the snapshot's worker (100 000 devices).
+    return ChartData(snapshot.curve, table.counts.devices, table.at, window.switch_at)
 
 
 class DeliveryDialog(QDialog):
@@ -155,16 +158,17 @@ class DeliveryDialog(QDialog):
         if reading.snapshot is None:
             self.summary.setText(f"The devices could not be read: {reading.error}")
             return
-        self._loaded(reading.snapshot.devices)
+        self._loaded(reading.snapshot)
 
-    def _loaded(self, table: DeviceTable) -> None:
+    def _loaded(self, snapshot: Snapshot) -> None:
+        table = snapshot.devices
         self.summary.setText(summary_text(table))
-        self.chart.set_data(chart_data(table))
+        self.chart.set_data(chart_data(snapshot))
         if table.counts.lost and not table.counts.at_risk and (
             self.state.currentData() == "at-risk"
         ):
             self.state.setCurrentIndex(DEVICE_STATES.index("lost"))
-        self.model.set_table(table)
+        self.model.set_table(table, snapshot.name_order)
         self.sig_loaded.emit()
 
     def _on_state(self, _index: int) -> None:

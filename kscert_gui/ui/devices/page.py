@@ -198,12 +198,14 @@ class DevicesPage(QWidget):
         if reading.snapshot is None:
             self.count.setText(str(reading.error))
             return
-        self._loaded(reading.snapshot.devices, training=reading.snapshot.status.training)
+        snap = reading.snapshot
+        self._loaded(snap.devices, training=snap.status.training, name_order=snap.name_order)
 
-    def _loaded(self, table: DeviceTable, *, training: bool) -> None:
+    def _loaded(self, table: DeviceTable, *, training: bool,
+                name_order: tuple[int, ...] = ()) -> None:
         self.table = table
         self._fill_groups(table)
-        self.model.set_table(table)
+        self.model.set_table(table, name_order)
         self.delivery.setText(summary_text(table))
         self.sim_group.setVisible(training)
         if training:

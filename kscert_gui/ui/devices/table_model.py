@@ -9,7 +9,7 @@ call back into Python for every comparison, which is what makes big lists sluggi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -55,6 +55,7 @@ class DeviceTableModel(QAbstractTableModel):
     def __init__(self, *, with_reason: bool = False, parent: Any = None) -> None:
         super().__init__(parent)
         self._table: DeviceTable | None = None
+        self._name_order: list[int] | None = None
         self._rows: list[int] = []
         self._keys: dict[int, list[Any]] = {}
         self._with_reason = with_reason
@@ -70,12 +71,14 @@ class DeviceTableModel(QAbstractTableModel):
     def table(self) -> DeviceTable | None:
         return self._table
 
-    def set_table(self, table: DeviceTable) -> None:
+    def set_table(self, table: DeviceTable, name_order: Sequence[int] = ()) -> None:
+        """Show ``table``. ``name_order``: its rows by name in any case, if the caller has
+        it (the snapshot's worker works it out), so the usual sort costs nothing here."""
         self.beginResetModel()
         self._table = table
         self._keys = {}
-        self._rows = self._filtered()
-        self._sort_rows()
+        self._name_order = list(name_order) if len(name_order) == len(table) else None
+        self._rebuild()
         self.endResetModel()
         self.sig_filtered.emit(len(self._rows))
 
@@ -94,8 +97,7 @@ class DeviceTableModel(QAbstractTableModel):
         if state is not False:
             self._state = None if state is None or state is True else str(state)
         self.beginResetModel()
-        self._rows = self._filtered()
-        self._sort_rows()
+        self._rebuild()
         self.endResetModel()
         self.sig_filtered.emit(len(self._rows))
 
@@ -129,7 +131,9 @@ class DeviceTableModel(QAbstractTableModel):
         t = self._table
         if t is None:
             return []
-        rows: list[int] = list(range(len(t)))
+        by_name = self._sort_column == COL_NAME and self._name_order is not None
+        rows: list[int] = list(self._name_order) if by_name and self._name_order is not None \
+            else list(range(len(t)))
         if self._state is not None:
             wanted = self._state
             states = t.reading.connection if wanted in CONNECTION_STATES else t.reading.forecast
@@ -142,8 +146,24 @@ class DeviceTableModel(QAbstractTableModel):
             rows = [i for i in rows if needle in names[i]]
         return rows
 
+    def _rebuild(self) -> None:
+        """Filter, then sort (by name: the filter already kept the name order)."""
+        if self._sort_column == COL_NAME and self._name_order is not None:
+            self._rows = self._filtered()
+            if self._sort_order == Qt.SortOrder.DescendingOrder:
+                self._rows.reverse()
+            return
+        self._rows = self._filtered()
+        self._sort_rows()
+
     def _sort_rows(self) -> None:
         if self._table is None:
+            return
+        if self._sort_column == COL_NAME and self._name_order is not None:
+            # The rows in name order, filtered; descending is the same list turned round.
+            self._rows = self._filtered()
+            if self._sort_order == Qt.SortOrder.DescendingOrder:
+                self._rows.reverse()
             return
         keys = self._key(self._sort_column)
         get: Callable[[int], Any] = keys.__getitem__
