@@ -526,20 +526,34 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     # --- activation term ------------------------------------------------------------------
 
-    def term_context(self, at: datetime | None = None) -> TermContext:
+    def term_context(self, at: datetime | None = None, *, table: DeviceTable | None = None) -> (
+        TermContext
+    ):
         """What the activation-term rules need, read once (the snapshot carries it, so the
-        Reissue certificate and Certificate windows validate without touching the store)."""
-        when = at or self.now()
+        Reissue certificate and Certificate windows validate without touching the store).
+
+        ``table``: the device table already read (the snapshot's), whose mobile devices
+        and groups give the count and the longest period without another scan.
+        """
+        when = table.at if table is not None else (at or self.now())
         rows = self._rows()
         eff = self._state(rows, when)
         main_row = next((r for r in rows if r.id == eff.main_id), None)
+        if table is not None:
+            mobile = frozenset(MOBILE_PLATFORMS)
+            gids = {g for g, p in zip(table.group_ids, table.platforms, strict=True)
+                    if p in mobile}
+            sync = longest_sync_period(table.groups, gids)
+            count = table.counts.devices
+        else:
+            sync, count = self.sync_period(), self.mobile_device_count()
         return TermContext(
             at=when,
             old_address=main_row.address if main_row is not None else default_address(),
             main=slot_record(main_row) if main_row is not None else None,
             reserve_pending=eff.reserve_id is not None,
-            sync=self.sync_period(),
-            mobile_devices=self.mobile_device_count(),
+            sync=sync,
+            mobile_devices=count,
         )
 
     def check_term(self, term_days: int | None, at: datetime | None = None) -> list[TermIssue]:

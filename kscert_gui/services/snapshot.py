@@ -62,7 +62,7 @@ def read_snapshot(server: AdministrationServer) -> Snapshot:
         devices=devices,
         points=server.distribution_points(devices.at),
         groups=server.scope_groups(),
-        term=server.term_context(devices.at),
+        term=server.term_context(table=devices),
         name_order=name_order(keys),
         curve=tuple(devices.curve()),
         group_counts=group_counts(devices),

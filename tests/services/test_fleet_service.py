@@ -449,3 +449,13 @@ def test_device_list_filters_by_state(demo: AdministrationServer) -> None:
     # What-if: a week later, without a simulated synchronization, more are at risk.
     later = demo.devices("at-risk", at=demo.now() + timedelta(days=7))
     assert len(later) > len(at_risk)
+
+
+def test_the_term_context_from_the_device_table_equals_the_one_read_from_the_store(
+    demo: AdministrationServer,
+) -> None:
+    """The snapshot's shortcut (counts and periods from its device table) gives the same
+    activation-term verdicts as reading the store."""
+    demo.set_group_sync("Warehouse scanners", 30.0)
+    table = demo.device_table()
+    assert demo.term_context(table=table) == demo.term_context(table.at)
