@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from kscert_gui.model import crypto
+from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import NotFoundError, SecretStoreError, WrongPasswordError
 from kscert_gui.services.base import ServerBase, state_of
@@ -121,7 +122,7 @@ class EndpointOps(ServerBase):
                 next_sha256=sha[reserve] if reserve is not None else None,
                 next_at=eff.switch_at if reserve is not None else None,
             )
-        automatic = self.server_version() != "14.2"
+        automatic = gateway_rules.delivers_automatically(self.server_version())
         gateways: list[GatewayEndpoint] = []
         for host, port, held in self.store.distribution_points.gateway_ports():
             cert: EndpointCert | None = None
@@ -174,22 +175,6 @@ class EndpointOps(ServerBase):
         if plan.server is None:
             raise NotFoundError("There is no main certificate to serve.")
         return self.served_material(plan.server.cert_id)
-
-    def gateway_materials(
-        self, at: datetime | None = None
-    ) -> list[tuple[GatewayEndpoint, ServedMaterial | None]]:
-        """Every connection gateway with the material it serves (None: it holds nothing)."""
-        plan = self.endpoint_plan(at)
-        cache: dict[int, ServedMaterial] = {}
-        out: list[tuple[GatewayEndpoint, ServedMaterial | None]] = []
-        for gw in plan.gateways:
-            material: ServedMaterial | None = None
-            if gw.cert is not None:
-                if gw.cert.cert_id not in cache:
-                    cache[gw.cert.cert_id] = self.served_material(gw.cert.cert_id)
-                material = cache[gw.cert.cert_id]
-            out.append((gw, material))
-        return out
 
     def match_served(self, sha256: str | None, at: datetime | None = None) -> Match | None:
         """Whether a served leaf (by SHA-256) is the store's main or reserve certificate."""

@@ -146,9 +146,6 @@ class GatewayOps(ServerBase):
         """The distribution points that act as connection gateways."""
         return tuple(p for p in self.distribution_points(at) if p.gateway)
 
-    def stale_gateways(self, at: datetime | None = None) -> tuple[DistributionPointView, ...]:
-        return tuple(p for p in self.gateways(at) if p.stale)
-
     def scope_groups(self) -> tuple[ScopeGroup, ...]:
         """Every group with its path, parents before children, names in order."""
         groups = self._dp_group_map(None)

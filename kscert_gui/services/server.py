@@ -521,7 +521,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     def _after_switch(self, conn: sqlite3.Connection, new_main_id: int) -> None:
         """Deliver the new main certificate to gateways where the version does so."""
-        if self.server_version() != "14.2":
+        if gateway_rules.delivers_automatically(self.server_version()):
             self.store.distribution_points.deliver_to_all_gateways(conn, new_main_id)
 
     # --- activation term ------------------------------------------------------------------

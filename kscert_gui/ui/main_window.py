@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -448,7 +448,3 @@ class MainWindow(QMainWindow):
         tasks.wait_for_all()
         self.console.close()
         super().closeEvent(event)
-
-
-def app_icon() -> QIcon:
-    return resources.icon("kscert-gui")

@@ -91,7 +91,7 @@ def stale_env(tmp_path: Path, gateways: tuple[str, ...] = (GATEWAY,)) -> Env:
         for host in gateways:
             server.add_gateway(host, "DMZ")
         server.reissue(ReissueRequest(None, None), confirmed=True)
-        assert [p.host for p in server.stale_gateways()] == list(gateways)
+        assert [p.host for p in server.gateways() if p.stale] == list(gateways)
     return env
 
 
