@@ -416,29 +416,7 @@ class FleetOps(ServerBase):
             NotFoundError: no group matches (the message lists the groups).
             ValidationError: the name is ambiguous (the message lists the paths).
         """
-        groups = self.groups(conn)
-        paths = {gid: group_path(groups, gid) for gid in groups}
-        wanted = "/".join(device_csv.group_path(text)).casefold()
-        rooted = f"{ROOT_GROUP}/{wanted}".casefold() if wanted else ROOT_GROUP.casefold()
-        for candidates in (
-            [gid for gid, p in paths.items() if p.casefold() in (wanted, rooted)],
-            [gid for gid, g in groups.items() if g.name.casefold() == text.strip().casefold()],
-        ):
-            if len(candidates) == 1:
-                return groups[candidates[0]]
-            if len(candidates) > 1:
-                raise ValidationError(
-                    f"More than one group is called '{text}': "
-                    + ", ".join(sorted(paths[c] for c in candidates))
-                    + ". Give the group's path."
-                )
-        known = sorted(paths.values(), key=str.casefold)
-        listing = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20
-                                           else "")
-        raise NotFoundError(
-            f"There is no group '{text.strip()}'. "
-            + (f"Groups: {listing}." if known else "There are no groups yet.")
-        )
+        return lookup_group(self.groups(conn), text)
 
     def set_group_sync(self, group: int | str, hours: float | None) -> GroupSettings:
         """Set a group's synchronization period in hours; None: inherit from the parent."""
@@ -927,6 +905,39 @@ class FleetOps(ServerBase):
             self.store.audit(conn, at, "reinstall-agent",
                              {"devices": len(done), "names": list(done[:100])})
         return ReinstallReport(at, done)
+
+
+def lookup_group(groups: Mapping[int, Group], text: str) -> Group:
+    """The one rule for naming a group (devices, synchronization settings, distribution
+    point scopes): its path with or without "Managed devices/", any case, spaces around
+    the parts ignored, or its name when only one group has it.
+
+    Raises:
+        NotFoundError: no group matches (the message lists the groups).
+        ValidationError: the name is ambiguous (the message lists the paths).
+    """
+    paths = {gid: group_path(groups, gid) for gid in groups}
+    wanted = "/".join(device_csv.group_path(text)).casefold()
+    rooted = f"{ROOT_GROUP}/{wanted}".casefold() if wanted else ROOT_GROUP.casefold()
+    for candidates in (
+        [gid for gid, p in paths.items() if p.casefold() in (wanted, rooted)],
+        [gid for gid, g in groups.items() if g.name.casefold() == text.strip().casefold()],
+    ):
+        if len(candidates) == 1:
+            return groups[candidates[0]]
+        if len(candidates) > 1:
+            raise ValidationError(
+                f"More than one group is called '{text}': "
+                + ", ".join(sorted(paths[c] for c in candidates))
+                + ". Give the group's path."
+            )
+    known = sorted(paths.values(), key=str.casefold)
+    listing = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20
+                                       else "")
+    raise NotFoundError(
+        f"There is no group '{text.strip()}'. "
+        + (f"Groups: {listing}." if known else "There are no groups yet.")
+    )
 
 
 def summarize(table: DeviceTable) -> FleetSummary:

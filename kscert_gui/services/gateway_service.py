@@ -32,6 +32,7 @@ from kscert_gui.model.errors import (
 from kscert_gui.model.fleet import HOST_PLATFORMS, Group, group_path
 from kscert_gui.model.schedule import EffectiveState
 from kscert_gui.services.base import ServerBase, state_of
+from kscert_gui.services.fleet_service import lookup_group
 
 if TYPE_CHECKING:
     from kscert_gui.services.store import CertificateRow, DeviceRef, PointRow
@@ -439,28 +440,9 @@ class GatewayOps(ServerBase):
             if ref not in groups:
                 raise NotFoundError(f"There is no group {ref}.")
             return ref
-        wanted = ref.strip().strip("/").lower()
-        if not wanted:
+        if not ref.strip().strip("/"):
             raise ValidationError("Give the distribution point scope (a group).")
-        paths = {gid: group_path(groups, gid) for gid in groups}
-        by_path = [gid for gid, path in paths.items() if path.lower() == wanted]
-        if by_path:
-            return by_path[0]
-        # A path given without the root "Managed devices/".
-        by_tail = [gid for gid, path in paths.items()
-                   if path.lower().partition("/")[2] == wanted]
-        if len(by_tail) == 1:
-            return by_tail[0]
-        by_name = [gid for gid, g in groups.items() if g.name.lower() == wanted]
-        if len(by_name) == 1:
-            return by_name[0]
-        if len(by_name) > 1:
-            raise ValidationError(
-                f"More than one group is called '{ref}': "
-                + ", ".join(sorted(paths[g] for g in by_name))
-                + ". Give the path of the one you mean."
-            )
-        raise NotFoundError(f"There is no group '{ref}' under Managed devices.")
+        return lookup_group(groups, ref).id
 
     def _dp_point_views(
         self, rows: Sequence[PointRow], at: datetime

@@ -402,3 +402,14 @@ def test_read_only_store_refuses_changes(
                 change()
     finally:
         reader.close()
+
+
+def test_a_scope_is_named_as_any_group_is(server: AdministrationServer) -> None:
+    """One rule for naming a group: what `find_group` accepts, a distribution point scope
+    accepts too (it used to refuse " head office / servers ")."""
+    reissue(server, None)
+    server.add_device("srv-1", "Head office/Servers", "Linux", create_group=True)
+    for text in (" head office / servers ", "Managed devices/Head office/Servers", "servers"):
+        assert server.find_group(text).name == "Servers"
+    view = server.add_distribution_point("srv-1", " head office / servers ")
+    assert view.scope == "Managed devices/Head office/Servers"
