@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -715,6 +715,9 @@ class FleetOps(ServerBase):
         mobile = tuple(map(mobile_set.__contains__, platforms))
         situation = Situation.at(timeline, epoch(when), scopes, sum(mobile))
         reading = read_fleet(situation, zip(last_s, period_s, gateway, mobile, strict=True))
+        # "all N devices lose the connection": N counts those that can still lose it.
+        lose = reading.counts.devices - reading.counts.lost
+        reading = replace(reading, situation=replace(situation, mobile_devices=lose))
         window = self._window_of(rows, self._state(rows, when))
         received_s: tuple[int | None, ...] = ()
         if window is not None:
