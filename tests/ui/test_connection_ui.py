@@ -10,12 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
-from uikit import Env, ModalDriver, click, open_certificates, open_window, wait_idle
+from uikit import ModalDriver, click, demo_env, open_certificates, open_window, wait_idle
 
-from kscert_gui.model.clock import FixedClock
-from kscert_gui.services.demo import create_demo_store
-from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import ReissueRequest
 from kscert_gui.ui import messages, text
 from kscert_gui.ui.devices.delivery import DeliveryDialog
 from kscert_gui.ui.devices.page import DevicesPage
@@ -34,16 +31,6 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 ALL = "1\u00a0250"
 
-
-def demo_env(tmp_path: Path, *, reserve: bool = False) -> Env:
-    secrets = MemorySecretStore()
-    clock = FixedClock(T0)
-    home = tmp_path / "demo"
-    create_demo_store(home, secrets, clock)
-    if reserve:
-        with AdministrationServer.open(home, secrets, clock=clock) as server:
-            server.reissue(ReissueRequest(None, 30), confirmed=True)
-    return Env(home, secrets, clock, tmp_path)
 
 
 def devices_page(qtbot: QtBot, window: MainWindow) -> DevicesPage:

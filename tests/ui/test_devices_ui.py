@@ -11,19 +11,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QTreeWidgetItem
 from pytestqt.qtbot import QtBot
 from uikit import (
-    Env,
     ModalDriver,
     click,
+    demo_env,
     make_env,
     open_certificates,
     open_window,
     wait_idle,
 )
 
-from kscert_gui.model.clock import FixedClock
-from kscert_gui.services.demo import create_demo_store
-from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
 from kscert_gui.ui import ids, messages
 from kscert_gui.ui.devices.add_device import AddDeviceDialog
 from kscert_gui.ui.devices.delivery import DeliveryDialog
@@ -41,16 +37,6 @@ from kscert_gui.ui.main_window import MainWindow
 
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
-
-def demo_env(tmp_path: Path, *, reserve: bool = False) -> Env:
-    secrets = MemorySecretStore()
-    clock = FixedClock(T0)
-    home = tmp_path / "demo"
-    create_demo_store(home, secrets, clock)
-    if reserve:
-        with AdministrationServer.open(home, secrets, clock=clock) as server:
-            server.reissue(ReissueRequest(None, 30), confirmed=True)
-    return Env(home, secrets, clock, tmp_path)
 
 
 def children(window: MainWindow) -> list[QTreeWidgetItem]:

@@ -259,3 +259,23 @@ def key(widget: QWidget, which: Qt.Key) -> None:
 
 def type_text(widget: QWidget, text: str) -> None:
     QTest.keyClicks(widget, text)
+
+
+def demo_env(tmp_path: Path, *, reserve: bool = False) -> Env:
+    """The demo (Training) store made at 2026-11-26 09:30 UTC; ``reserve``: with a reserve
+    certificate of 30 days issued at once."""
+    from datetime import UTC, datetime
+
+    from kscert_gui.model.clock import FixedClock
+    from kscert_gui.services.demo import create_demo_store
+    from kscert_gui.services.secrets import MemorySecretStore
+    from kscert_gui.services.server import ReissueRequest
+
+    secrets = MemorySecretStore()
+    clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
+    home = tmp_path / "demo"
+    create_demo_store(home, secrets, clock)
+    if reserve:
+        with AdministrationServer.open(home, secrets, clock=clock) as server:
+            server.reissue(ReissueRequest(None, 30), confirmed=True)
+    return Env(home, secrets, clock, tmp_path)
