@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from uikit import ModalDriver, click, demo_env, open_certificates, open_window, wait_idle
@@ -172,3 +172,24 @@ def test_reinstall_agent_button_re_enrolls_the_lost_devices(
     assert asked and f"all {lost} devices that lost" in asked[0]
     assert window.status is not None and window.status.fleet.lost == 0
     assert "lost" not in mobile_connections(page)
+
+
+def test_a_periodic_refresh_never_changes_what_a_person_chose(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other certificate stays chosen over three periodic refreshes (DESIGN §8)."""
+    from kscert_gui.ui import main_window
+
+    monkeypatch.setattr(main_window, "REFRESH_MS", 50)
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    _props, certificates = open_certificates(qtbot, window)
+    assert certificates.radio_issued.isChecked()
+    radio = certificates.radio_other  # a person's click, on the radio's indicator
+    qtbot.mouseClick(radio, Qt.MouseButton.LeftButton, pos=QPoint(8, radio.height() // 2))
+    assert certificates.radio_other.isChecked() and certificates.browse_button.isEnabled()
+    applied: list[object] = []
+    window.status_feed.sig_status.connect(applied.append)
+    qtbot.waitUntil(lambda: len(applied) >= 3, timeout=30_000)
+    assert certificates.radio_other.isChecked()
+    assert certificates.browse_button.isEnabled() and not certificates.reissue_button.isEnabled()
