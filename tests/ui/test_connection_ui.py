@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from uikit import ModalDriver, click, demo_env, open_certificates, open_window, wait_idle
@@ -186,7 +187,8 @@ def test_a_periodic_refresh_never_changes_what_a_person_chose(
     _props, certificates = open_certificates(qtbot, window)
     assert certificates.radio_issued.isChecked()
     radio = certificates.radio_other  # a person's click, on the radio's indicator
-    qtbot.mouseClick(radio, Qt.MouseButton.LeftButton, pos=QPoint(8, radio.height() // 2))
+    QTest.mouseClick(radio, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(8, radio.height() // 2))
     assert certificates.radio_other.isChecked() and certificates.browse_button.isEnabled()
     applied: list[object] = []
     window.status_feed.sig_status.connect(applied.append)
