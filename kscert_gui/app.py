@@ -142,7 +142,11 @@ def settle_heap() -> None:
     """
     if not gc.isenabled():
         gc.freeze()
-        gc.enable()
+        from kscert_gui.ui import tasks
+
+        # Once workers run, the GUI thread collects on a timer instead (ui/tasks.py).
+        if not tasks.collects_on_gui_thread():
+            gc.enable()
 
 
 # --- logging and uncaught exceptions --------------------------------------------------------

@@ -16,11 +16,14 @@ task with ``qtbot.waitUntil(lambda: not tasks.active_tasks())``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import warnings
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QProgressBar, QWidget
 
 from kscert_gui.ui import ids
@@ -34,7 +37,15 @@ _busy_windows: dict[int, int] = {}
 class _Bridge(QObject):
     """Lives in the GUI thread; the worker emits on it, Qt queues the call over."""
 
-    sig_done = Signal(object, object)  # result, error (exactly one is meaningful)
+    #: The worker finished; its ``result`` / ``error`` are set. The signal carries no
+    #: Python objects: passing them through a queued connection across threads is where
+    #: a rare crash of the interpreter was seen (in Task._done, under a full test run).
+    sig_done = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: object = None
+        self.error: BaseException | None = None
 
 
 class _Runnable(QRunnable):
@@ -45,11 +56,10 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self._fn()
+            self._bridge.result = self._fn()
         except BaseException as err:
-            self._bridge.sig_done.emit(None, err)
-        else:
-            self._bridge.sig_done.emit(result, None)
+            self._bridge.error = err
+        self._bridge.sig_done.emit()
 
 
 class Task(QObject, Generic[T]):
@@ -86,7 +96,9 @@ class Task(QObject, Generic[T]):
         _set_busy(self._parent, True)
         QThreadPool.globalInstance().start(self._runnable)
 
-    def _done(self, result: object, error: object) -> None:
+    def _done(self) -> None:
+        result: object = self._bridge.result
+        error: object = self._bridge.error
         self.running = False
         _active.discard(self)
         valid = self._parent is None or shiboken6.isValid(self._parent)
@@ -109,6 +121,20 @@ class Task(QObject, Generic[T]):
                     self._on_success(result)  # type: ignore[arg-type]
         finally:
             self.sig_finished.emit(result, error)
+            self._release()
+
+    def _release(self) -> None:
+        """Break the reference cycles through this task's own signals (a slot that holds
+        the task, the bridge's slot that is this task's method), so that reference counting
+        frees it here on the GUI thread and the cyclic collector never does so on a
+        worker thread: a QObject freed off its thread crashes Qt later."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for signal in (self.sig_finished, self._bridge.sig_done):
+                with contextlib.suppress(RuntimeError, TypeError):
+                    signal.disconnect()
+        self._bridge.result = None
+        self._bridge.error = None
 
 
 def run_in_background(
@@ -132,9 +158,38 @@ def run_in_background(
     Returns:
         The started task (kept alive until it finishes).
     """
+    _collect_on_this_thread()
     task = Task(parent, fn, on_success, on_failure, passive=passive)
     task.start()
     return task
+
+
+_collector: QTimer | None = None
+#: How often the GUI thread collects reference cycles once workers are in use.
+COLLECT_MS = 5_000
+
+
+def _collect_on_this_thread() -> None:
+    """Run the cyclic garbage collector only on the GUI thread (as Anki does).
+
+    With it automatic, a worker's allocations can trigger a collection there that frees
+    widgets or QObjects caught in cycles: deleting a QObject off its own thread corrupts
+    Qt's state and crashes the program later. Called on the GUI thread, before the first
+    worker starts; a timer collects from then on.
+    """
+    global _collector
+    if _collector is not None:
+        return
+    gc.disable()
+    _collector = QTimer()
+    _collector.setInterval(COLLECT_MS)
+    _collector.timeout.connect(gc.collect)
+    _collector.start()
+
+
+def collects_on_gui_thread() -> bool:
+    """True once the GUI thread's collector runs (automatic collection is off)."""
+    return _collector is not None
 
 
 def active_tasks() -> tuple[Task[Any], ...]:
