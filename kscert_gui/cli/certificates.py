@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from kscert_gui.cli.common import SubParsers
-    from kscert_gui.services.server import CertView, ImportRequest
+    from kscert_gui.services.views import CertView, ImportRequest
 
 
 def _term_days(text: str) -> int:
@@ -191,7 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_reissue(args: argparse.Namespace) -> int:
-    from kscert_gui.services.server import ReissueRequest
+    from kscert_gui.services.views import ReissueRequest
 
     request = ReissueRequest(args.address, args.after_days, args.key_size)
     with open_server(args, writable=True) as server:
@@ -212,7 +212,7 @@ def cmd_reissue(args: argparse.Namespace) -> int:
 
 
 def _import_request(args: argparse.Namespace) -> ImportRequest:
-    from kscert_gui.services.server import ImportRequest
+    from kscert_gui.services.views import ImportRequest
 
     if args.key is not None and args.cert is None:
         raise UsageError("--key needs --cert (the public key file).")

@@ -45,7 +45,7 @@ from kscert_gui.model.fleet import (
 
 if TYPE_CHECKING:
     from kscert_gui.cli.common import SubParsers
-    from kscert_gui.services.fleet_service import DeviceImportReport
+    from kscert_gui.services.views import DeviceImportReport
 
 MAX_ADVANCE_DAYS = 400
 

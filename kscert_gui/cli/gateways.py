@@ -25,7 +25,7 @@ from kscert_gui.model.errors import KscertError, UsageError
 
 if TYPE_CHECKING:
     from kscert_gui.cli.common import SubParsers
-    from kscert_gui.services.gateway_service import DistributionPointView
+    from kscert_gui.services.views import DistributionPointView
 
 
 def _port(text: str) -> int:

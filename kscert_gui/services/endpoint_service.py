@@ -16,84 +16,31 @@ follows it (DESIGN §6, §11).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from kscert_gui.model import crypto
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import NotFoundError, SecretStoreError, WrongPasswordError
 from kscert_gui.services.base import ServerBase, state_of
+from kscert_gui.services.views import (
+    CheckReport,
+    EndpointCert,
+    EndpointPlan,
+    GatewayEndpoint,
+    Match,
+    ServedMaterial,
+)
 
 if TYPE_CHECKING:
-    from kscert_gui.services import tls
+    pass
 
-Match = Literal["main", "reserve"]
 
 #: The Administration Server's port for connecting mobile devices (DESIGN §7, §9).
 DEFAULT_SERVER_PORT = 13292
-
-
-@dataclass(frozen=True)
-class EndpointCert:
-    """The certificate an endpoint serves now, and the one it will serve from ``next_at``."""
-
-    cert_id: int
-    sha256: str
-    next_id: int | None = None
-    next_sha256: str | None = None
-    next_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class GatewayEndpoint:
-    """One connection gateway: its host name, port for mobile devices and certificate."""
-
-    host: str
-    port: int
-    cert: EndpointCert | None
-
-
-@dataclass(frozen=True)
-class EndpointPlan:
-    """Which certificate each endpoint serves at ``at`` (no key material)."""
-
-    at: datetime
-    server: EndpointCert | None
-    gateways: tuple[GatewayEndpoint, ...]
-
-
-@dataclass(frozen=True)
-class ServedMaterial:
-    """A certificate with its chain and decrypted private key, ready for a TLS context.
-
-    The key never appears in ``repr``; hold this object only as long as it takes to
-    build the context.
-    """
-
-    cert_id: int
-    sha256: str
-    certificate: x509.Certificate
-    chain: tuple[x509.Certificate, ...]
-    private_key: PrivateKeyTypes = field(repr=False)
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """A probe of an endpoint and how its leaf compares with the store's certificates."""
-
-    probe: tls.ProbeResult
-    matches: Match | None
-    main_sha256: str | None
-    reserve_sha256: str | None
-
-    def to_json(self) -> dict[str, object]:
-        data: dict[str, object] = self.probe.to_json(self.matches)
-        return data
 
 
 class EndpointOps(ServerBase):

@@ -11,22 +11,16 @@ verdict never depends on how recently a device was last seen.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kscert_gui.model.clock import ensure_utc, iso
 from kscert_gui.model.connection import (
-    CONNECTION_STATES,
     DEVICE_STATES,
     STALE_PERIODS,
-    Connection,
-    Cutover,
-    FleetCounts,
-    FleetReading,
-    ForecastState,
     GatewayScope,
     Situation,
     build_timeline,
@@ -47,7 +41,6 @@ from kscert_gui.model.fleet import (
     ReserveWindow,
     canonical_platform,
     check_sync_hours,
-    delivery_curve,
     effective_sync_hours,
     group_path,
     period_seconds,
@@ -56,8 +49,17 @@ from kscert_gui.model.fleet import (
 from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS
 from kscert_gui.services import device_csv
 from kscert_gui.services.base import ServerBase, slot_record
-from kscert_gui.services.device_csv import ROOT_GROUP, RowError
+from kscert_gui.services.device_csv import ROOT_GROUP
 from kscert_gui.services.store import insert_columns
+from kscert_gui.services.views import (
+    DeviceImportReport,
+    DeviceView,
+    FleetSummary,
+    GroupSettings,
+    ReinstallReport,
+    SimulationReport,
+)
+from kscert_gui.services.views import DeviceTable as DeviceTable  # re-export
 
 if TYPE_CHECKING:
     from kscert_gui.model.schedule import EffectiveState
@@ -74,250 +76,6 @@ WARNING_NAMES = 5
 # --- results ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GroupSettings:
-    """A group as its Properties window shows it."""
-
-    id: int
-    name: str
-    path: str
-    parent_id: int | None
-    sync_hours: float | None  # own period; None: inherited
-    effective_hours: float
-    inherited_hours: float  # what it would inherit from its parent (or the default)
-    devices: int  # devices directly in the group
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "path": self.path,
-            "sync_hours": self.sync_hours,
-            "effective_sync_hours": self.effective_hours,
-            "inherited": self.sync_hours is None,
-            "devices": self.devices,
-        }
-
-
-@dataclass(frozen=True)
-class DeviceView:
-    """One device with its §6.1 connection state and forecast (None for hosts)."""
-
-    id: int
-    name: str
-    group: str
-    platform: str
-    last_sync: datetime | None
-    connection: Connection | None
-    forecast: ForecastState | None
-    reason: str
-    sync_hours: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "group": self.group,
-            "platform": self.platform,
-            "last_sync": iso(self.last_sync) if self.last_sync else None,
-            "connection": self.connection,
-            "forecast": self.forecast,
-            "reason": self.reason,
-            "sync_hours": self.sync_hours,
-        }
-
-
-@dataclass(frozen=True)
-class DeviceTable:
-    """Every device with its §6.1 verdict, column by column (100 000 stay cheap to hold).
-
-    Row ``i`` of each column belongs to the same device; rows are ordered by name. The
-    verdicts come from one :func:`model.connection.read_fleet` over the whole fleet.
-    """
-
-    at: datetime
-    ids: tuple[int, ...]
-    names: tuple[str, ...]
-    group_ids: tuple[int, ...]
-    platforms: tuple[str, ...]
-    last_sync: tuple[str | None, ...]  # ISO 8601 UTC text, sortable as it is
-    last_s: tuple[int | None, ...]
-    period_s: tuple[int, ...]
-    gateway: tuple[int | None, ...]  # index into reading.situation.gateways
-    groups: Mapping[int, Group]
-    paths: Mapping[int, str]
-    reading: FleetReading
-    #: The pending reserve's delivery window (None when no reserve is pending).
-    window: ReserveWindow | None
-    #: Per device: its first recorded synchronization in that window, if any.
-    received_s: tuple[int | None, ...]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @property
-    def counts(self) -> FleetCounts:
-        return self.reading.counts
-
-    @property
-    def situation(self) -> Situation:
-        return self.reading.situation
-
-    def connection(self, row: int) -> Connection | None:
-        return self.reading.connection[row]
-
-    def forecast(self, row: int) -> ForecastState | None:
-        return self.reading.forecast[row]
-
-    def state(self, row: int) -> str | None:
-        """The state a list shows: the forecast, else the connection ('lost')."""
-        return self.reading.forecast[row] or self.reading.connection[row]
-
-    def reason(self, row: int) -> str:
-        """Why the device has its state, in words (the at-risk list's last column)."""
-        if self.platforms[row] not in MOBILE_PLATFORMS:
-            return "not a mobile device"
-        return self.situation.judge(self.last_s[row], self.period_s[row],
-                                    self.gateway[row]).reason
-
-    def view(self, row: int) -> DeviceView:
-        last = self.last_s[row]
-        return DeviceView(
-            id=self.ids[row],
-            name=self.names[row],
-            group=self.paths[self.group_ids[row]],
-            platform=self.platforms[row],
-            last_sync=from_epoch(last) if last is not None else None,
-            connection=self.connection(row),
-            forecast=self.forecast(row),
-            reason=self.reason(row) if self.platforms[row] in MOBILE_PLATFORMS else "",
-            sync_hours=self.period_s[row] / 3600,
-        )
-
-    def rows_in_state(self, state: str | None) -> Iterator[int]:
-        """Rows of one connection state or forecast (``None``: every row)."""
-        if state is None:
-            yield from range(len(self))
-            return
-        column = self.reading.connection if state in CONNECTION_STATES else \
-            self.reading.forecast
-        yield from (i for i, value in enumerate(column) if value == state)
-
-    def names_in_state(self, state: str) -> tuple[str, ...]:
-        return tuple(self.names[i] for i in self.rows_in_state(state))
-
-    def delivery_s(self) -> list[int | None]:
-        """When each device got (or, if expected, will get) the pending reserve.
-
-        Written out with local names: it runs over every device in the snapshot's worker.
-        """
-        window = self.window
-        out: list[int | None] = []
-        if window is None:
-            return out
-        t = epoch(self.at)
-        created = window.created_s
-        add = out.append
-        for fc, last, got, period in zip(self.reading.forecast, self.last_s,
-                                         self.received_s, self.period_s, strict=True):
-            if fc == "delivered":
-                if last is not None and created <= last and (got is None or last < got):
-                    got = last
-                add(got)
-            elif fc == "expected" and last is not None:
-                k = -(-(t - last) // period)
-                add(last + (k if k > 1 else 1) * period)  # connection.next_sync_s
-            else:
-                add(None)
-        return out
-
-    def curve(self, points: int = 120) -> list[tuple[datetime, int]]:
-        if self.window is None:
-            return []
-        return delivery_curve(self.delivery_s(), self.window, points)
-
-
-@dataclass(frozen=True)
-class FleetSummary:
-    """The §6.1 counts for status() and the Certificates page, with the warnings' names."""
-
-    at: datetime
-    counts: FleetCounts
-    cutover_at: datetime | None
-    cutover: Cutover | None
-    reserve_pending: bool
-    at_risk_names: tuple[str, ...]
-    lost_names: tuple[str, ...]
-    blocked_now: Mapping[str, int]
-    blocked_at_cutover: Mapping[str, int]
-
-    @property
-    def devices(self) -> int:
-        return self.counts.devices
-
-    @property
-    def delivered(self) -> int:
-        return self.counts.delivered
-
-    @property
-    def at_risk(self) -> int:
-        return self.counts.at_risk
-
-    @property
-    def lost(self) -> int:
-        return self.counts.lost
-
-    @property
-    def blocked(self) -> int:
-        return self.counts.blocked
-
-    @property
-    def lose_at_cutover(self) -> int:
-        """How many devices lose the connection at the cut-over (all not delivered)."""
-        c = self.counts
-        return c.devices - c.lost - c.delivered
-
-    def to_json(self) -> dict[str, Any]:
-        c = self.counts
-        return {
-            "devices": c.devices,
-            "connected": c.connected,
-            "blocked": c.blocked,
-            "lost": c.lost,
-            "cutover_at": iso(self.cutover_at) if self.cutover_at else None,
-            "cutover": self.cutover,
-            "delivered": c.delivered,
-            "expected": c.expected,
-            "at_risk": c.at_risk,
-        }
-
-
-@dataclass(frozen=True)
-class DeviceImportReport:
-    """What ``devices import`` did (or, with errors, would have done: nothing)."""
-
-    path: str
-    rows: int  # good rows
-    added: int
-    updated: int
-    groups_created: int
-    errors: tuple[RowError, ...]
-    error_count: int
-    committed: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.path,
-            "imported": self.committed,
-            "rows": self.rows,
-            "added": self.added,
-            "updated": self.updated,
-            "groups_created": self.groups_created,
-            "skipped_rows": self.error_count if self.committed else 0,
-            "error_count": self.error_count,
-            "errors": [e.to_json() for e in self.errors],
-        }
-
-
 class DeviceImportError(RefusedError):
     """Rows of a CSV file are bad; nothing was imported. ``report.errors`` lists them."""
 
@@ -332,27 +90,6 @@ class DeviceImportError(RefusedError):
             + (f"; and {more} more" if more > 0 else "")
             + ". Correct the file, or import the good rows only (--skip-bad-rows)."
         )
-
-
-@dataclass(frozen=True)
-class SimulationReport:
-    start: datetime
-    end: datetime
-    synchronized: int  # devices that synchronized at least once
-    newly_delivered: int  # devices that received the reserve during the advance
-    switched_at: datetime | None  # a switch that fell inside the advance
-    summary: FleetSummary = field(repr=False)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "from": iso(self.start),
-            "to": iso(self.end),
-            "synchronized": self.synchronized,
-            "newly_delivered": self.newly_delivered,
-            "switched_at": iso(self.switched_at) if self.switched_at else None,
-            "devices": self.summary.devices,
-            "fleet": self.summary.to_json(),
-        }
 
 
 # --- the facade mixin ---------------------------------------------------------------------
@@ -1019,17 +756,6 @@ def fleet_warnings(summary: FleetSummary) -> list[tuple[str, str]]:
                 "certificate are blocked until it is reconnected.",
             ))
     return out
-
-
-@dataclass(frozen=True)
-class ReinstallReport:
-    """What ``simulate reinstall`` did: the devices re-enrolled at ``at``."""
-
-    at: datetime
-    names: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"at": iso(self.at), "reinstalled": len(self.names), "devices": list(self.names)}
 
 
 def state_label(state: str | None) -> str:

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
 from kscert_gui.model import gateways as rules
 from kscert_gui.model.certificate import CertificateInfo
-from kscert_gui.model.clock import iso, parse_instant
+from kscert_gui.model.clock import parse_instant
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
     NotFoundError,
@@ -33,90 +32,13 @@ from kscert_gui.model.fleet import HOST_PLATFORMS, Group, group_path
 from kscert_gui.model.schedule import EffectiveState
 from kscert_gui.services.base import ServerBase, state_of
 from kscert_gui.services.fleet_service import lookup_group
+from kscert_gui.services.views import DistributionPointView, HeldCertificate, HostDevice, ScopeGroup
 
 if TYPE_CHECKING:
     from kscert_gui.services.store import CertificateRow, DeviceRef, PointRow
 
 #: Group reference accepted by the facade: an id (GUI pickers) or a name / path (CLI).
 GroupRef = int | str
-
-
-@dataclass(frozen=True)
-class HeldCertificate:
-    """The mobile certificate a connection gateway holds (public data only)."""
-
-    id: int
-    info: CertificateInfo
-
-
-@dataclass(frozen=True)
-class DistributionPointView:
-    """One distribution point as the console shows it, judged at ``at``."""
-
-    device_id: int
-    host: str
-    platform: str
-    group: str
-    scope_group_id: int
-    scope: str
-    gateway: bool
-    agent_port: int
-    mobile_port: int
-    held: HeldCertificate | None
-    main_sha256: str | None
-    connected_at: datetime | None
-    at: datetime
-
-    @property
-    def sha256(self) -> str | None:
-        return self.held.info.sha256 if self.held is not None else None
-
-    @property
-    def matches_main(self) -> bool:
-        return self.sha256 is not None and self.sha256 == self.main_sha256
-
-    @property
-    def stale(self) -> bool:
-        """A connection gateway that serves a certificate other than the main one."""
-        return self.gateway and self.main_sha256 is not None and not self.matches_main
-
-    def to_json(self) -> dict[str, Any]:
-        held = self.held.info if self.held is not None else None
-        return {
-            "host": self.host,
-            "platform": self.platform,
-            "scope": self.scope,
-            "gateway": self.gateway,
-            "agent_port": self.agent_port,
-            "mobile_port": self.mobile_port,
-            "port": self.mobile_port,
-            "sha256": held.sha256 if held else None,
-            "held_subject": held.subject if held else None,
-            "held_valid_to": iso(held.not_after) if held else None,
-            "matches_main": self.matches_main,
-            "connected_at": iso(self.connected_at) if self.connected_at else None,
-        }
-
-
-@dataclass(frozen=True)
-class HostDevice:
-    """A Windows, Linux or macOS host that can act as a distribution point."""
-
-    id: int
-    name: str
-    group_id: int
-    platform: str
-    is_distribution_point: bool
-
-
-@dataclass(frozen=True)
-class ScopeGroup:
-    """A group of "Managed devices", for the scope picker and the device picker."""
-
-    id: int
-    name: str
-    parent_id: int | None
-    path: str
 
 
 class GatewayOps(ServerBase):

@@ -11,16 +11,15 @@ from __future__ import annotations
 import socket
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from cryptography import x509
 
 from kscert_gui.model import crypto, lint
 from kscert_gui.model import gateways as gateway_rules
-from kscert_gui.model.certificate import CertificateInfo, Finding
+from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
@@ -34,19 +33,30 @@ from kscert_gui.model.errors import (
 from kscert_gui.model.fleet import MOBILE_PLATFORMS, Group, longest_sync_period
 from kscert_gui.model.schedule import (
     EffectiveState,
-    SlotRecord,
     SyncPeriod,
     TermIssue,
-    check_term,
-    switch_time,
 )
 from kscert_gui.services import inputs
 from kscert_gui.services.base import slot_record, state_of
 from kscert_gui.services.endpoint_service import EndpointOps
-from kscert_gui.services.fleet_service import DeviceTable, FleetOps, FleetSummary
+from kscert_gui.services.fleet_service import FleetOps
 from kscert_gui.services.gateway_service import GatewayOps
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
+
+# Importable from here too (the benchmarks use this path).
+from kscert_gui.services.views import CertView as CertView
+from kscert_gui.services.views import (
+    DeviceTable,
+    GatewayView,
+    ImportCheck,
+    ReissuePlan,
+    ServerStatus,
+    StatusWarning,
+    TermContext,
+)
+from kscert_gui.services.views import ImportRequest as ImportRequest
+from kscert_gui.services.views import ReissueRequest as ReissueRequest
 
 Which = Literal["main", "reserve"]
 ExportFormat = Literal["pem", "der", "p12"]
@@ -55,225 +65,7 @@ ExportFormat = Literal["pem", "der", "p12"]
 # --- requests -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReissueRequest:
-    """Reissue through the Administration Server. ``address`` None: use old address."""
-
-    address: str | None
-    term_days: int | None  # None: Immediately
-    key_size: int = 2048
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    """Other certificate: a PKCS #12 container, or an X.509 private key + public key."""
-
-    kind: Literal["pkcs12", "x509"]
-    term_days: int | None
-    pkcs12: Path | None = None
-    key: Path | None = None
-    cert: Path | None = None
-    password: bytes | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.kind == "pkcs12" and self.pkcs12 is None:
-            raise ValidationError("Choose the certificate file (PKCS #12 container).")
-        if self.kind == "x509" and (self.key is None or self.cert is None):
-            raise ValidationError(
-                "Choose both the private key (.prk, .pem) and the public key (.cer) files."
-            )
-
-
 # --- views --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CertView:
-    """One certificate record as the console shows it (public data only)."""
-
-    id: int
-    source: str
-    info: CertificateInfo
-    chain: tuple[CertificateInfo, ...]
-    address: str
-    created_at: datetime
-    term_days: int | None
-    state: str
-
-    def to_json(self, at: datetime) -> dict[str, Any]:
-        data = self.info.to_json()
-        data.update(
-            {
-                "id": self.id,
-                "source": self.source,
-                "days_left": self.info.days_left(at),
-                "state": self.state,
-                "address": self.address,
-                "created_at": iso(self.created_at),
-                "activation_term": (
-                    "immediately" if self.term_days is None else f"{self.term_days} days"
-                ),
-            }
-        )
-        return data
-
-
-@dataclass(frozen=True)
-class StatusWarning:
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True)
-class GatewayView:
-    host: str
-    port: int
-    agent_port: int
-    sha256: str | None
-    matches_main: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "port": self.port,
-            "agent_port": self.agent_port,
-            "sha256": self.sha256,
-            "matches_main": self.matches_main,
-        }
-
-
-@dataclass(frozen=True)
-class ServerStatus:
-    at: datetime
-    state: str
-    main: CertView | None
-    reserve: CertView | None
-    switch_at: datetime | None
-    delivered: int
-    devices: int
-    history: tuple[CertView, ...]
-    gateways: tuple[GatewayView, ...]
-    warnings: tuple[StatusWarning, ...]
-    fleet: FleetSummary
-    name: str
-    training: bool
-    read_only: bool
-
-    @property
-    def main_days_left(self) -> int | None:
-        return self.main.info.days_left(self.at) if self.main else None
-
-    def to_json(self) -> dict[str, Any]:
-        reserve: dict[str, Any] | None = None
-        if self.reserve is not None:
-            reserve = self.reserve.to_json(self.at)
-            reserve.update(
-                {
-                    "switch_at": iso(self.switch_at) if self.switch_at else None,
-                    "delivered": self.delivered,
-                    "devices": self.devices,
-                }
-            )
-        return {
-            "at": iso(self.at),
-            "state": self.state,
-            "main": self.main.to_json(self.at) if self.main else None,
-            "reserve": reserve,
-            "history": [c.to_json(self.at) for c in self.history],
-            "gateways": [g.to_json() for g in self.gateways],
-            "fleet": self.fleet.to_json(),
-            "warnings": [w.to_json() for w in self.warnings],
-        }
-
-
-@dataclass(frozen=True)
-class ReissuePlan:
-    address: str
-    issues: tuple[TermIssue, ...]
-    switch_at: datetime | None
-    needs_confirmation: tuple[str, ...]
-
-    @property
-    def blocked(self) -> bool:
-        return any(i.severity == "error" for i in self.issues)
-
-
-@dataclass(frozen=True)
-class TermContext:
-    """What the activation-term rules (DESIGN §5) need about the store, read once.
-
-    Its methods are pure: the Reissue certificate and Certificate windows validate every
-    edit with the context the snapshot carries, never with a store read of their own.
-    """
-
-    at: datetime
-    old_address: str
-    main: SlotRecord | None
-    reserve_pending: bool
-    sync: SyncPeriod
-    mobile_devices: int
-
-    def issues(self, term_days: int | None) -> tuple[TermIssue, ...]:
-        return tuple(check_term(
-            term_days,
-            at=self.at,
-            sync=self.sync,
-            mobile_devices=self.mobile_devices if self.main is not None else 0,
-            main_not_after=self.main.not_after if self.main is not None else None,
-        ))
-
-    def planned_switch(self, term_days: int | None) -> datetime | None:
-        """When a new reserve created now would become main (None: it would be main at once)."""
-        if term_days is None or self.main is None:
-            return None
-        probe = SlotRecord(-1, self.at, term_days, self.at, self.at)
-        return switch_time(probe, self.main)
-
-    def confirmations(self, term_days: int | None) -> tuple[str, ...]:
-        needs: list[str] = []
-        if self.main is not None and term_days is None and self.mobile_devices > 0:
-            needs.append("immediate-with-devices")
-        if self.main is not None and self.reserve_pending:
-            # Immediately drops the pending reserve too; a new reserve replaces it.
-            needs.append("replace-reserve")
-        return tuple(needs)
-
-    def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
-        address = (self.old_address if request.address is None
-                   else crypto.normalize_address(request.address))
-        return ReissuePlan(
-            address=address,
-            issues=self.issues(request.term_days),
-            switch_at=self.planned_switch(request.term_days),
-            needs_confirmation=self.confirmations(request.term_days),
-        )
-
-
-@dataclass(frozen=True)
-class ImportCheck:
-    """The §4 findings of a custom certificate plus the activation-term verdicts."""
-
-    certificate: CertificateInfo | None
-    chain: tuple[CertificateInfo, ...]
-    findings: tuple[Finding, ...]
-    issues: tuple[TermIssue, ...]
-    switch_at: datetime | None
-    needs_confirmation: tuple[str, ...]
-
-    @property
-    def errors(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity == "error")
-
-    @property
-    def warnings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.severity == "warning")
-
-    @property
-    def blocked(self) -> bool:
-        return bool(self.errors) or any(i.severity == "error" for i in self.issues)
 
 
 def default_address() -> str:

@@ -14,9 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from kscert_gui.services.fleet_service import DeviceTable
-from kscert_gui.services.gateway_service import DistributionPointView, ScopeGroup
-from kscert_gui.services.server import AdministrationServer, ServerStatus, TermContext
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import (
+    DeviceTable,
+    DistributionPointView,
+    ScopeGroup,
+    ServerStatus,
+    TermContext,
+)
 
 
 @dataclass(frozen=True)

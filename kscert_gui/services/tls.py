@@ -54,7 +54,7 @@ from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.errors import KscertError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from kscert_gui.services.endpoint_service import EndpointPlan, ServedMaterial
+    from kscert_gui.services.views import EndpointPlan, ServedMaterial
 
 log = logging.getLogger(__name__)
 

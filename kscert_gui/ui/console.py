@@ -20,25 +20,23 @@ from pathlib import Path
 from typing import TypeVar
 
 from kscert_gui.model.errors import SecretStoreError
-from kscert_gui.services.fleet_service import (
+from kscert_gui.services.secrets import MemorySecretStore, SecretStore
+from kscert_gui.services.server import AdministrationServer, ExportFormat, Which
+from kscert_gui.services.views import (
+    CertView,
     DeviceImportReport,
     DeviceTable,
     DeviceView,
+    DistributionPointView,
     GroupSettings,
-    SimulationReport,
-)
-from kscert_gui.services.gateway_service import DistributionPointView, HostDevice, ScopeGroup
-from kscert_gui.services.secrets import MemorySecretStore, SecretStore
-from kscert_gui.services.server import (
-    AdministrationServer,
-    CertView,
-    ExportFormat,
+    HostDevice,
     ImportCheck,
     ImportRequest,
     ReissuePlan,
     ReissueRequest,
+    ScopeGroup,
     ServerStatus,
-    Which,
+    SimulationReport,
 )
 
 T = TypeVar("T")

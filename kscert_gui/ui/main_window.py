@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.services.server import ServerStatus
 from kscert_gui.services.snapshot import Snapshot
+from kscert_gui.services.views import ServerStatus
 from kscert_gui.ui import ids, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QWidget
 
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services import snapshot as snapshots
-from kscert_gui.services.server import ServerStatus
+from kscert_gui.services.views import ServerStatus
 from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
 

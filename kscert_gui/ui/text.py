@@ -7,7 +7,7 @@ from datetime import datetime
 
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS
-from kscert_gui.services.server import ServerStatus
+from kscert_gui.services.views import ServerStatus
 
 ALERT_COLOR = "#b3261e"
 WARNING_COLOR = "#8a5a00"

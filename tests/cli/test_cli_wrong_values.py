@@ -36,8 +36,9 @@ from kscert_gui.model.errors import UsageError
 from kscert_gui.services import fsutil, tls
 from kscert_gui.services.demo import create_demo_store
 from kscert_gui.services.secrets import PassphraseFileSecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.store import DB_NAME
+from kscert_gui.services.views import ReissueRequest
 
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 P12_PASSWORD = b"correct horse  battery "

@@ -32,8 +32,9 @@ from kscert_gui.model import crypto
 from kscert_gui.model.clock import iso
 from kscert_gui.services.base import state_of
 from kscert_gui.services.secrets import MemorySecretStore, PassphraseFileSecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.store import Store
+from kscert_gui.services.views import ReissueRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Every child process is bounded; a hang is a failure, never a stuck CI job.

@@ -53,8 +53,9 @@ from kscert_gui import app as app_module
 from kscert_gui.model import crypto
 from kscert_gui.model.errors import SecretStoreError
 from kscert_gui.services.secrets import KeyringSecretStore, MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.store import Store
+from kscert_gui.services.views import ReissueRequest
 
 sys.path.insert(0, str(ROOT / "tests" / "ui"))
 uikit = importlib.import_module("uikit")

@@ -24,8 +24,9 @@ from kscert_gui.services import fleet_service
 from kscert_gui.services.demo import create_demo_store
 from kscert_gui.services.fleet_service import BULK_ROWS, DeviceImportError
 from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.store import insert_columns
+from kscert_gui.services.views import ReissueRequest
 
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 HEADER = "name,group,platform,last synchronization\n"

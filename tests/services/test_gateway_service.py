@@ -17,7 +17,8 @@ from kscert_gui.model.errors import (
     ValidationError,
 )
 from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, CertView, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import CertView, ReissueRequest
 
 T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

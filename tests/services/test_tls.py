@@ -28,9 +28,9 @@ from kscert_gui.model import crypto
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.model.errors import KscertError, NotFoundError, SecretStoreError, UsageError
 from kscert_gui.services import tls
-from kscert_gui.services.endpoint_service import ServedMaterial
 from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissueRequest, ServedMaterial
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 WAIT = 10.0

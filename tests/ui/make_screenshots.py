@@ -26,7 +26,7 @@ from uikit import isolate_settings, make_certificate, write_pkcs12
 from kscert_gui.model.clock import system_clock
 from kscert_gui.services import demo
 from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import ReissueRequest
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog

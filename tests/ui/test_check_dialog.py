@@ -18,7 +18,8 @@ from pytestqt.qtbot import QtBot
 from uikit import Env, ModalDriver, click, key, make_env, open_certificates, open_window
 
 from kscert_gui.services import tls
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.dialogs.check import CheckDialog, check_gateway

@@ -22,7 +22,8 @@ from pytestqt.qtbot import QtBot
 from uikit import Env, ModalDriver, click, key, make_env, open_window, wait_idle
 
 from kscert_gui.services import tls
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids, messages
 from kscert_gui.ui.dialogs.check import CheckDialog
 from kscert_gui.ui.main_window import MainWindow

@@ -28,7 +28,8 @@ from pytestqt.qtbot import QtBot
 from uikit import Env, ModalDriver, click, make_env, open_window, type_text, wait_idle
 
 from kscert_gui.model.clock import iso
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids, messages
 from kscert_gui.ui.gateways.add_point import AddDistributionPointDialog
 from kscert_gui.ui.gateways.host_properties import HostPropertiesDialog

@@ -24,7 +24,8 @@ from kscert_gui.app import build_main_window
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.services import demo
 from kscert_gui.services.secrets import MemorySecretStore
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.main_window import MainWindow
 

@@ -16,8 +16,9 @@ from pytestqt.qtbot import QtBot
 from uikit import Env, make_env, open_certificates, open_window, refreshed
 
 from kscert_gui.services import snapshot as snapshot_module
-from kscert_gui.services.server import AdministrationServer, ReissueRequest
+from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.snapshot import Snapshot
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.main_window import MainWindow

@@ -25,7 +25,7 @@ from pytestqt.qtbot import QtBot
 from uikit import AT, ModalDriver, click, key, make_env, open_certificates, open_window, refreshed
 
 from kscert_gui.model.errors import RefusedError
-from kscert_gui.services.server import ReissueRequest
+from kscert_gui.services.views import ReissueRequest
 from kscert_gui.ui import ids, messages, tasks
 from kscert_gui.ui.dialogs.export import ExportDialog, ExportRequest
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog

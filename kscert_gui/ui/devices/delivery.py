@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model.connection import DEVICE_STATES, from_epoch
 from kscert_gui.model.fleet import STATE_TEXT
-from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.services.snapshot import Snapshot
+from kscert_gui.services.views import DeviceTable
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import DeviceTableModel

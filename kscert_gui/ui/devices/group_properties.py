@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model.errors import KscertError
 from kscert_gui.model.fleet import MAX_SYNC_HOURS, MIN_SYNC_HOURS, check_sync_hours
-from kscert_gui.services.fleet_service import GroupSettings
+from kscert_gui.services.views import GroupSettings
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.widgets.request_dialog import RequestDialog

@@ -22,12 +22,8 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model.connection import DEVICE_STATES
 from kscert_gui.model.fleet import STATE_TEXT
-from kscert_gui.services.fleet_service import (
-    DeviceImportError,
-    DeviceImportReport,
-    DeviceTable,
-    SimulationReport,
-)
+from kscert_gui.services.fleet_service import DeviceImportError
+from kscert_gui.services.views import DeviceImportReport, DeviceTable, SimulationReport
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model.clock import iso
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.endpoint_service import DEFAULT_SERVER_PORT, CheckReport
+from kscert_gui.services.endpoint_service import DEFAULT_SERVER_PORT
+from kscert_gui.services.views import CheckReport
 from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
 

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.server import AdministrationServer, ImportCheck, ImportRequest
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ImportCheck, ImportRequest
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.file_field import FileField

@@ -21,12 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.server import (
-    AdministrationServer,
-    ReissuePlan,
-    ReissueRequest,
-    TermContext,
-)
+from kscert_gui.services.server import AdministrationServer
+from kscert_gui.services.views import ReissuePlan, ReissueRequest, TermContext
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels

@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services.fsutil import write_private_file
-from kscert_gui.services.server import CertView, Which
+from kscert_gui.services.server import Which
+from kscert_gui.services.views import CertView
 from kscert_gui.ui import ids, messages, resources, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.dialogs.export import ExportDialog, ExportRequest

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model import gateways as rules
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.gateway_service import HostDevice, ScopeGroup
+from kscert_gui.services.views import HostDevice, ScopeGroup
 from kscert_gui.ui import ids, messages, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways.pickers import DevicePickerDialog, GroupPickerDialog

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model import gateways as rules
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.gateway_service import DistributionPointView
+from kscert_gui.services.views import DistributionPointView
 from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways import reconnect as reconnect_flow

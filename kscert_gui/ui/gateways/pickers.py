@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.services.gateway_service import HostDevice, ScopeGroup
+from kscert_gui.services.views import HostDevice, ScopeGroup
 from kscert_gui.ui import ids, resources
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
 

@@ -15,8 +15,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QWidget
 
 from kscert_gui.model import gateways as rules
-from kscert_gui.services.gateway_service import DistributionPointView
-from kscert_gui.services.server import ServerStatus
+from kscert_gui.services.views import DistributionPointView, ServerStatus
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 

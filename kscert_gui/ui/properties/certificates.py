@@ -23,15 +23,15 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.errors import KscertError
-from kscert_gui.services.gateway_service import DistributionPointView
-from kscert_gui.services.server import (
+from kscert_gui.services.server import Which
+from kscert_gui.services.views import (
     CertView,
+    DistributionPointView,
     ImportCheck,
     ImportRequest,
     ReissuePlan,
     ReissueRequest,
     ServerStatus,
-    Which,
 )
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console

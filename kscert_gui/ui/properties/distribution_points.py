@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model import gateways as rules
-from kscert_gui.services.gateway_service import DistributionPointView
+from kscert_gui.services.views import DistributionPointView
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
