@@ -131,6 +131,8 @@ class MainWindow(QMainWindow):
         self.valid_to_label = QLabel()
         self.valid_to_label.setObjectName(ids.STATUS_VALID_TO)
         self.valid_to_label.setAccessibleName("Main certificate valid to")
+        # Two lines rather than a cut-off word when the counts beside it take room.
+        self.valid_to_label.setWordWrap(True)
         self.gateways_label = QLabel()
         self.gateways_label.setObjectName(ids.STATUS_GATEWAYS)
         self.gateways_label.setAccessibleName("Connection gateways to reconnect")

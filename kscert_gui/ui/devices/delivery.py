@@ -29,7 +29,7 @@ from kscert_gui.ui.devices.table_model import DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 ROW_HEIGHT = 22
-COLUMN_WIDTHS = (170, 240, 80, 190, 100, 120, 360)
+COLUMN_WIDTHS = (170, 100, 120, 240, 80, 190, 360)  # in the order of table_model.COLUMNS
 
 
 def make_device_view(model: DeviceTableModel, name: str, accessible: str) -> QTableView:

@@ -20,10 +20,12 @@ from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceTable
 from kscert_gui.ui import text
 
-COLUMNS = ("Name", "Group", "Platform", "Last synchronization", "Connection",
-           "At the cut-over")
+# Connection and the cut-over come first after the name: what a person looks for, in view
+# without scrolling sideways at the window's default width.
+COLUMNS = ("Name", "Connection", "At the cut-over", "Group", "Platform",
+           "Last synchronization")
 REASON_COLUMN = "Why"
-COL_NAME, COL_GROUP, COL_PLATFORM, COL_LAST, COL_CONNECTION, COL_STATE, COL_REASON = range(7)
+COL_NAME, COL_CONNECTION, COL_STATE, COL_GROUP, COL_PLATFORM, COL_LAST, COL_REASON = range(7)
 #: The table row of a view row, for tests and actions on the selection.
 TABLE_ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 STATE_ROLE = Qt.ItemDataRole.UserRole + 2
