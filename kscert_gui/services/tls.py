@@ -289,6 +289,36 @@ def _closed_reason() -> str:
     )
 
 
+def _handshake_within(sock: ssl.SSLSocket, deadline: float) -> None:
+    """The TLS handshake, bounded by ``deadline`` as a whole (``time.monotonic()``).
+
+    A socket timeout bounds each read only: a server that trickles a byte now and then
+    would keep a blocking handshake going for ever. Non-blocking steps and a wait for the
+    time that is left cost a hostile endpoint at most the probe's timeout (DESIGN §13).
+
+    Raises:
+        TimeoutError: the handshake did not complete by ``deadline``.
+    """
+    sock.setblocking(False)
+    with selectors.DefaultSelector() as selector:
+        while True:
+            try:
+                sock.do_handshake()
+                return
+            except ssl.SSLWantReadError:
+                events = selectors.EVENT_READ
+            except ssl.SSLWantWriteError:
+                events = selectors.EVENT_WRITE
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the TLS handshake did not complete in time")
+            selector.register(sock, events)
+            try:
+                selector.select(left)
+            finally:
+                selector.unregister(sock)
+
+
 def probe(
     host: str,
     port: int,
@@ -331,7 +361,7 @@ def probe(
             except (ValueError, UnicodeError):
                 return failed(f"the server name '{servername}' cannot be sent as SNI")
             with tls:
-                tls.do_handshake()
+                _handshake_within(tls, deadline)
                 ders = _peer_chain_der(tls)
                 cipher = tls.cipher()
                 protocol = tls.version()
