@@ -120,16 +120,17 @@ def test_first_open_creates_private_directory_and_files(home: Path) -> None:
         assert mode(path) == 0o600, path
 
 
-def test_schema_v1_and_pragmas(store: Store) -> None:
+def test_schema_version_and_pragmas(store: Store) -> None:
     conn = store.connection
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1 == store_module.schema_version()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2 == store_module.schema_version()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"meta", "certificates", "audit", "observed_switches", "groups",
-                      "devices", "device_syncs", "distribution_points"}
+                      "devices", "device_syncs", "distribution_points", "watch_endpoints",
+                      "watch_results"}
     indexed = {r[0] for r in conn.execute(
         "SELECT tbl_name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")}
     assert {"devices", "device_syncs"} <= indexed
@@ -447,7 +448,7 @@ def test_newer_schema_is_refused_and_lock_released(home: Path) -> None:
             Store.open(home, writable=writable)
     assert not (home / OWNER_NAME).exists()
     with sqlite3.connect(home / DB_NAME) as raw:
-        raw.execute("PRAGMA user_version = 1")
+        raw.execute(f"PRAGMA user_version = {store_module.schema_version()}")
     raw.close()
     Store.open(home, writable=True).close()  # the failed opens left no lock behind
 
@@ -461,14 +462,15 @@ def test_each_migration_is_one_transaction(home: Path, monkeypatch: pytest.Monke
         conn.execute("ALTER TABLE certificates ADD COLUMN note TEXT")
         raise BoomError("migration failed halfway")
 
+    before = store_module.schema_version()
     monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, broken])
     with pytest.raises(BoomError):
         Store.open(home, writable=True)
     with pytest.raises(StoreError, match="not ready"):
-        Store.open(home, writable=False)  # v1 file, program expects v2
+        Store.open(home, writable=False)  # the file lacks the broken step the program expects
     raw = sqlite3.connect(f"{(home / DB_NAME).as_uri()}?mode=ro", uri=True)
     try:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == before
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
         assert "half_done" not in tables
         columns = {r[1] for r in raw.execute("PRAGMA table_info(certificates)")}
@@ -479,9 +481,9 @@ def test_each_migration_is_one_transaction(home: Path, monkeypatch: pytest.Monke
     def good(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE certificates ADD COLUMN note TEXT")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", [store_module.MIGRATIONS[0], good])
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS[:before], good])
     with Store.open(home, writable=True) as store:
-        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == before + 1
         assert len(store.list_certificates()) == 1
 
 

@@ -19,7 +19,8 @@ repository per table group, each an attribute of an open :class:`Store`:
 - ``store.audit_log`` (:mod:`.audit`): the audit log;
 - ``store.meta`` (:mod:`.meta`): the store's settings;
 - ``store.groups``, ``store.devices``, ``store.device_syncs`` (:mod:`.devices`);
-- ``store.distribution_points`` (:mod:`.distribution_points`).
+- ``store.distribution_points`` (:mod:`.distribution_points`);
+- ``store.watch`` (:mod:`.watch`): the watched endpoints and their results (DESIGN §13).
 
 A repository method that changes the store takes the connection of the caller's
 transaction first; one that reads takes an optional ``conn`` last (see
@@ -83,6 +84,7 @@ from kscert_gui.services.store.distribution_points import (
 )
 from kscert_gui.services.store.meta import KINDS, Meta, StoreKind
 from kscert_gui.services.store.repository import INSERT_PARAMETERS, insert_columns
+from kscert_gui.services.store.watch import WatchEndpointRow, WatchRepository, WatchResultRow
 
 __all__ = [
     "BULK_CACHE_KIB",
@@ -120,6 +122,9 @@ __all__ = [
     "PointRow",
     "Store",
     "StoreKind",
+    "WatchEndpointRow",
+    "WatchRepository",
+    "WatchResultRow",
     "insert_columns",
     "read_owner_pid",
     "schema_version",
@@ -215,9 +220,21 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    from kscert_gui.services.store import watch
+
+    watch.create_tables(conn)
+
+
 #: ``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1`` (``PRAGMA
 #: user_version``); each runs in one transaction together with the version bump.
-MIGRATIONS: list[Migration] = [_migrate_to_1]
+MIGRATIONS: list[Migration] = [_migrate_to_1, _migrate_to_2]
+
+#: Migrations that only add tables whose repository reads "none" where they are missing:
+#: a read-only open (which never migrates) still reads a store that lacks only these, so
+#: that ``kscert serve`` and a read-only console keep working on a store written by the
+#: previous version until something opens it for changes.
+READABLE_WITHOUT: frozenset[Migration] = frozenset({_migrate_to_2})
 
 
 def schema_version() -> int:
@@ -443,6 +460,7 @@ class Store:
         self.devices = Devices(live, mutex)
         self.device_syncs = DeviceSyncs(live, mutex)
         self.distribution_points = DistributionPoints(live, mutex)
+        self.watch = WatchRepository(live, mutex)
 
     # --- opening and closing -------------------------------------------------------------
 
@@ -542,7 +560,7 @@ class Store:
                 conn = _connect_read_only(uri + "&immutable=1")
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             _check_not_newer(version, home)
-            if version < schema_version():
+            if any(m not in READABLE_WITHOUT for m in MIGRATIONS[version:]):
                 raise StoreError(
                     f"The store {home} is not ready to be read (it is being created or "
                     "must be upgraded); open it once for changes."
