@@ -213,13 +213,55 @@ def open_server(args: argparse.Namespace, *, writable: bool) -> AdministrationSe
 # --- output -------------------------------------------------------------------------------
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: What a terminal must not be handed from a file or a server: C0 and C1 controls (ESC,
+#: CSI, ...), DEL, and the invisible format characters and line/paragraph separators
+#: (Unicode Cc, Cf, Zl, Zp: bidirectional overrides, zero-width characters, tags) that
+#: can reorder or hide what is shown.
+_FORMAT_AND_SEPARATORS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+_CONTROL = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_FORMAT_AND_SEPARATORS}]")
+_CONTROL_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_FORMAT_AND_SEPARATORS}]")
+#: In a JSON document: what ``json.dumps`` leaves as it is (it escapes U+0000-U+001F).
+_CONTROL_JSON = re.compile(f"[\x7f-\x9f{_FORMAT_AND_SEPARATORS}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with control characters written as \\xNN, so a message that quotes what a
-    person typed cannot move the cursor or recolour the terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """``text`` with control and invisible format characters written as \\xNN / \\uNNNN,
+    so a message that quotes what a person typed, a file or a server cannot move the
+    cursor, recolour or reorder the terminal. Line breaks are kept (messages may have
+    several lines); :func:`one_line` escapes them too."""
+    return _CONTROL.sub(_escape, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` as :func:`printable`, with line breaks and tabs escaped as well: a name
+    from a certificate can never start a line of its own (a fake verdict)."""
+    return _CONTROL_LINE.sub(_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def dump_json(data: object) -> str:
+    """``data`` as an indented JSON document whose text is safe on a terminal: what
+    :func:`one_line` escapes is written as a JSON ``\\u`` escape (the value is the same)."""
+    return _CONTROL_JSON.sub(_json_escape, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def wants_json(args: argparse.Namespace) -> bool:
@@ -230,10 +272,10 @@ def wants_json(args: argparse.Namespace) -> bool:
 def emit(args: argparse.Namespace, data: Mapping[str, object], text: Sequence[str]) -> None:
     """``data`` as one JSON document with ``--json``, else the ``text`` lines."""
     if wants_json(args):
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(dump_json(data) + "\n")
     else:
         for line in text:
-            sys.stdout.write(line + "\n")
+            sys.stdout.write(one_line(line) + "\n")
 
 
 def error_code(err: KscertError) -> str:
@@ -258,5 +300,4 @@ def error_code(err: KscertError) -> str:
 def emit_error(code: str, message: str) -> None:
     """The JSON failure document ``{"error": {"code": ..., "message": ...}}`` on stdout."""
     with contextlib.suppress(OSError, ValueError):
-        sys.stdout.write(json.dumps({"error": {"code": code, "message": message}},
-                                    indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(dump_json({"error": {"code": code, "message": message}}) + "\n")
