@@ -53,9 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    from kscert_gui.cli import certificates, fleet, gateways, tls
+    from kscert_gui.cli import certificates, fleet, gateways, metrics, tls, watch
 
-    for group in (certificates, fleet, gateways, tls):
+    for group in (certificates, fleet, gateways, tls, watch, metrics):
         group.register(sub)
     finish_subparsers(sub)
     return parser
