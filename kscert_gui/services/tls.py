@@ -41,6 +41,7 @@ import ssl
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,8 @@ HANDSHAKE_TIMEOUT = 10.0
 IDLE_TIMEOUT = 60.0
 MAX_CONNECTIONS = 1000
 POLL_INTERVAL = 0.5
+#: The longest host name DNS can carry (RFC 1035), dots included, none at the end.
+MAX_HOST_NAME = 253
 _READ_CHUNK = 16384
 _R = TypeVar("_R")
 _MAX_READS_PER_EVENT = 64
@@ -158,10 +161,13 @@ def host_problem(host: str) -> str | None:
     if all(label.isascii() and label.isdigit() for label in labels):
         return f"'{host}' looks like an IP address but is not a valid one"
     try:
-        host.encode("idna")
+        encoded = host.encode("idna")
     except UnicodeError:
         return (f"'{host}' is not a valid host name (an empty label, two dots in a row, or "
                 "a part longer than 63 characters)")
+    if len(encoded.rstrip(b".")) > MAX_HOST_NAME:
+        return (f"'{host[:40]}...' is {len(encoded.rstrip(b'.'))} characters long; a host "
+                f"name has at most {MAX_HOST_NAME}")
     return None
 
 
@@ -193,6 +199,19 @@ def _is_ip(host: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ProbeWarning:
+    """Something a person should know about what was served (the session still came about).
+
+    Codes: ``weak-protocol`` (TLS 1.0/1.1), ``weak-cipher`` (CBC, SHA-1 or no forward
+    secrecy), ``client-certificate`` (the server asks for one), ``expired`` and
+    ``not-yet-valid`` (a served certificate, at the time of the check).
+    """
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """What an endpoint served (``error`` None), or why no TLS session came about."""
 
@@ -203,6 +222,7 @@ class ProbeResult:
     chain: tuple[CertificateInfo, ...]
     error: str | None
     chain_der: tuple[bytes, ...] = field(default=(), repr=False)
+    warnings: tuple[ProbeWarning, ...] = ()
 
     @property
     def served(self) -> bool:
@@ -225,30 +245,64 @@ class ProbeResult:
         }
 
 
-def _probe_context() -> ssl.SSLContext:
+#: A permissive second attempt: what old servers still offer (TLS 1.0/1.1, CBC with
+#: SHA-1, RSA key exchange), so that ``check`` reports what *is* served and flags it.
+_PERMISSIVE_CIPHERS = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
+#: OpenSSL 3 refuses a server without the secure renegotiation extension (RFC 5746).
+_OP_LEGACY_SERVER_CONNECT = 0x4
+_HANDSHAKE = 22  # TLS content type
+_SERVER_HELLO = 2  # TLS handshake message types
+_CERTIFICATE_REQUEST = 13
+_LEGACY_VERSIONS = {b"\x03\x00": "SSLv3", b"\x03\x01": "TLSv1", b"\x03\x02": "TLSv1.1",
+                    b"\x03\x03": "TLSv1.2"}
+
+
+def _probe_context(*, permissive: bool = False) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # A probe reports what is served, trusted or not: the verdict is the caller's.
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    if permissive:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "TLSv1 is deprecated"
+            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.set_ciphers(_PERMISSIVE_CIPHERS)
+        ctx.options |= _OP_LEGACY_SERVER_CONNECT
     return ctx
 
 
+class _ChainCertificate(Protocol):
+    def public_bytes(self, format: int = ..., /) -> bytes | str: ...
+
+
 def _peer_chain_der(sock: ssl.SSLSocket) -> list[bytes]:
-    """Every certificate the server sent, leaf first, as DER."""
-    getter: Any = getattr(sock, "get_unverified_chain", None)  # Python ≥ 3.13
+    """Every certificate the server sent, leaf first, as DER (also after a failed
+    handshake, once the server's Certificate message was read)."""
+    getter: object = getattr(sock, "get_unverified_chain", None)  # Python ≥ 3.13
     if getter is None:
-        sslobj: Any = getattr(sock, "_sslobj", None)  # Python 3.10 to 3.12: same call, private
+        sslobj: object = getattr(sock, "_sslobj", None)  # Python 3.10 to 3.12: private
         getter = getattr(sslobj, "get_unverified_chain", None)
-    certs: Any = getter() if getter is not None else None
-    if certs:
+    certs: object = None
+    if callable(getter):
+        with contextlib.suppress(ssl.SSLError, ValueError, AttributeError):
+            certs = getter()
+    if isinstance(certs, list) and certs:
         import _ssl
 
         out: list[bytes] = []
         for cert in certs:
-            out.append(cert if isinstance(cert, bytes) else cert.public_bytes(_ssl.ENCODING_DER))
+            if isinstance(cert, bytes):
+                out.append(cert)
+            else:
+                typed: _ChainCertificate = cert
+                der = typed.public_bytes(_ssl.ENCODING_DER)
+                out.append(der if isinstance(der, bytes) else der.encode("ascii"))
         return out
-    leaf = sock.getpeercert(binary_form=True)
-    return [leaf] if leaf else []
+    with contextlib.suppress(ssl.SSLError, ValueError, AttributeError):
+        leaf = sock.getpeercert(binary_form=True)
+        if leaf:
+            return [leaf]
+    return []
 
 
 def describe_ssl_error(err: ssl.SSLError) -> str:
@@ -268,6 +322,9 @@ def describe_ssl_error(err: ssl.SSLError) -> str:
         return "handshake failed: the server offers no protocol version in common (TLS 1.2+)"
     if reason == "NO_SHARED_CIPHER" or reason == "NO_CIPHERS_AVAILABLE":
         return "handshake failed: no cipher in common with the server"
+    if reason == "EXCESSIVE_MESSAGE_SIZE":
+        return ("handshake failed: the server sent a handshake message too large to accept "
+                "(a certificate chain over 100 KiB?)")
     detail = reason.lower().replace("_", " ") if reason else str(err)
     return f"handshake failed: {detail}"
 
@@ -289,21 +346,32 @@ def _closed_reason() -> str:
     )
 
 
-def _handshake_within(sock: ssl.SSLSocket, deadline: float) -> None:
-    """The TLS handshake, bounded by ``deadline`` as a whole (``time.monotonic()``).
+@dataclass
+class _Attempt:
+    """One TLS handshake and what it showed, completed or not."""
 
-    A socket timeout bounds each read only: a server that trickles a byte now and then
-    would keep a blocking handshake going for ever. Non-blocking steps and a wait for the
-    time that is left cost a hostile endpoint at most the probe's timeout (DESIGN §13).
+    error: str | None = None
+    #: A permissive retry may get further (not for a timeout, refusal or non-TLS bytes).
+    retry: bool = False
+    protocol: str | None = None
+    cipher: str | None = None
+    ders: list[bytes] = field(default_factory=list)
+    cert_requested: bool = False
+
+
+def _handshake_within(tls: ssl.SSLSocket, deadline: float) -> None:
+    """The handshake on a non-blocking socket, bounded by ``deadline`` as a whole (a
+    server that trickles bytes cannot keep it going past it).
 
     Raises:
-        TimeoutError: the handshake did not complete by ``deadline``.
+        TimeoutError: the deadline passed.
+        ssl.SSLError, OSError: the handshake failed.
     """
-    sock.setblocking(False)
-    with selectors.DefaultSelector() as selector:
+    with selectors.DefaultSelector() as sel:
+        sel.register(tls, selectors.EVENT_READ)
         while True:
             try:
-                sock.do_handshake()
+                tls.do_handshake()
                 return
             except ssl.SSLWantReadError:
                 events = selectors.EVENT_READ
@@ -311,12 +379,159 @@ def _handshake_within(sock: ssl.SSLSocket, deadline: float) -> None:
                 events = selectors.EVENT_WRITE
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError("the TLS handshake did not complete in time")
-            selector.register(sock, events)
+                raise TimeoutError
+            sel.modify(tls, events)
+            if not sel.select(left):
+                raise TimeoutError
+
+
+def _attempt(
+    host: str, port: int, sni: str | None, deadline: float, timeout: float, *,
+    permissive: bool,
+) -> _Attempt:
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    left = deadline - time.monotonic()
+    if left <= 0:
+        return _Attempt(error=f"timeout: no answer from {where} within {timeout:g} s")
+    try:
+        raw = socket.create_connection((host, port), timeout=left)
+    except socket.gaierror as err:
+        return _Attempt(error=f"cannot resolve {host}: {err.strerror or err}")
+    except UnicodeError:
+        # The resolver's IDNA encoding: an empty label or one over 63 characters.
+        return _Attempt(error=f"cannot resolve {host}: it is not a valid host name")
+    except ConnectionRefusedError:
+        return _Attempt(error=f"connection refused: nothing listens on {where}")
+    except TimeoutError:
+        return _Attempt(
+            error=f"timeout: {where} did not accept the connection within {timeout:g} s")
+    except OSError as err:
+        return _Attempt(error=f"network error: {err.strerror or err}")
+    seen = _Attempt()
+
+    def watch(_conn: object, direction: str, _version: object, content_type: object,
+              msg_type: object, data: bytes) -> None:
+        if direction != "read" or content_type != _HANDSHAKE:
+            return
+        if msg_type == _CERTIFICATE_REQUEST:
+            seen.cert_requested = True
+        elif msg_type == _SERVER_HELLO and seen.protocol is None and len(data) >= 6:
+            # The version field (legacy: TLS 1.3 writes 1.2 here and says 1.3 in an
+            # extension, which its TLS_* suites tell apart below).
+            seen.protocol = _LEGACY_VERSIONS.get(data[4:6])
+
+    ctx = _probe_context(permissive=permissive)
+    # The message callback is CPython's (private, since 3.8): it is how a client learns
+    # that the server asked for a certificate, on TLS 1.2 as on 1.3.
+    with contextlib.suppress(AttributeError, TypeError):
+        setattr(ctx, "_msg_callback", watch)  # noqa: B010  (not in the typed API)
+    with contextlib.closing(raw):
+        raw.setblocking(False)
+        try:
+            tls = ctx.wrap_socket(raw, server_hostname=sni, do_handshake_on_connect=False)
+        except (ValueError, UnicodeError):
+            return _Attempt(error=f"the server name '{sni}' cannot be sent as SNI")
+        with tls:
             try:
-                selector.select(left)
-            finally:
-                selector.unregister(sock)
+                _handshake_within(tls, deadline)
+            except TimeoutError:
+                seen.error = (
+                    f"timeout: {where} accepted the connection but sent no TLS answer "
+                    f"within {timeout:g} s (not a TLS endpoint?)"
+                )
+            except ssl.SSLError as err:
+                seen.error = describe_ssl_error(err)
+                reason = (err.reason or "").upper()
+                seen.retry = reason not in _NOT_TLS_REASONS
+            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
+                seen.error = _closed_reason()
+                seen.retry = True
+            except OSError as err:
+                seen.error = f"network error: {err.strerror or err}"
+            else:
+                seen.protocol = tls.version() or seen.protocol
+            seen.ders = _peer_chain_der(tls)
+            cipher = tls.cipher()
+            seen.cipher = cipher[0] if cipher else None
+            if seen.error is not None and (seen.cipher or "").startswith("TLS_"):
+                seen.protocol = "TLSv1.3"
+    return seen
+
+
+_CIPHER_INFO: dict[str, tuple[bool, bool, str | None]] = {}
+
+
+def _cipher_traits(name: str) -> tuple[bool, bool, str | None]:
+    """(forward secrecy, AEAD, MAC digest) of an OpenSSL cipher name."""
+    if not _CIPHER_INFO:
+        ctx = _probe_context(permissive=True)
+        for c in ctx.get_ciphers():
+            fs = c["kea"] in ("kx-ecdhe", "kx-dhe", "kx-any", "kx-ecdhe-psk", "kx-dhe-psk")
+            _CIPHER_INFO[c["name"]] = (fs, c["aead"], c["digest"])
+    known = _CIPHER_INFO.get(name)
+    if known is not None:
+        return known
+    fs = name.startswith(("TLS_", "ECDHE-", "DHE-", "EDH-"))
+    aead = any(word in name for word in ("GCM", "CHACHA20", "CCM"))
+    return fs, aead, ("sha1" if name.endswith("-SHA") else None)
+
+
+def _tls_warnings(protocol: str | None, cipher: str | None,
+                  permissive: bool) -> list[ProbeWarning]:
+    out: list[ProbeWarning] = []
+    why = (" (served only to a permissive second attempt: a client with today's defaults is "
+           "refused)" if permissive else "")
+    old = {"SSLv3": "SSL 3.0", "TLSv1": "TLS 1.0", "TLSv1.1": "TLS 1.1"}.get(protocol or "")
+    if old is not None:
+        out.append(ProbeWarning(
+            "weak-protocol", f"weak protocol: {old} is obsolete; offer TLS 1.2 and TLS 1.3{why}",
+        ))
+    if cipher is not None:
+        fs, aead, digest = _cipher_traits(cipher)
+        problems = []
+        if not fs:
+            problems.append("RSA key exchange (no forward secrecy)")
+        if not aead:
+            problems.append("CBC mode" + (" with SHA-1" if digest == "sha1" else ""))
+        if problems:
+            out.append(ProbeWarning(
+                "weak-cipher",
+                f"weak cipher {cipher}: {' and '.join(problems)}; offer AEAD suites with "
+                f"forward secrecy (ECDHE with AES-GCM or ChaCha20-Poly1305){why}",
+            ))
+    return out
+
+
+def _validity_warnings(chain: tuple[CertificateInfo, ...], at: datetime) -> list[ProbeWarning]:
+    from kscert_gui.model.clock import iso
+
+    out: list[ProbeWarning] = []
+    for n, cert in enumerate(chain):
+        which = "the served certificate" if n == 0 else f"certificate {n + 1} of the chain"
+        if cert.not_after < at:
+            out.append(ProbeWarning(
+                "expired", f"{which} expired on {iso(cert.not_after)}: clients refuse it"))
+        elif cert.not_before > at:
+            out.append(ProbeWarning(
+                "not-yet-valid",
+                f"{which} is not valid before {iso(cert.not_before)}: clients refuse it "
+                "until then"))
+    return out
+
+
+def _read_chain(ders: list[bytes]) -> tuple[CertificateInfo, ...] | str:
+    """The served certificates, or why one of them cannot be read."""
+    chain: list[CertificateInfo] = []
+    for n, der in enumerate(ders):
+        try:
+            chain.append(CertificateInfo.from_x509(x509.load_der_x509_certificate(der)))
+        except Exception as err:  # cryptography raises more than ValueError (DESIGN §4)
+            detail = str(err).strip() or type(err).__name__
+            if isinstance(err, x509.DuplicateExtension):
+                detail = f"an extension appears twice ({detail})"
+            return (f"the server sent a certificate that cannot be read (certificate "
+                    f"{n + 1} of {len(ders)}: {detail[:200]})")
+    return tuple(chain)
 
 
 def probe(
@@ -325,71 +540,55 @@ def probe(
     *,
     servername: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    clock: Callable[[], datetime] | None = None,
 ) -> ProbeResult:
     """Connect to ``host:port``, do a TLS handshake, and report what was served.
 
-    Never raises for network or TLS trouble: that is the result's ``error``.
-    ``servername`` is the SNI name; by default the host when it is a name.
+    Never raises for network or TLS trouble: that is the result's ``error``. The whole
+    probe, a permissive second attempt included, ends within ``timeout``.
+    ``servername`` is the SNI name; by default the host when it is a name. ``clock``
+    (default: the system clock) is the instant served certificates are judged at.
     """
+    from kscert_gui.model.clock import system_clock
+
+    deadline = time.monotonic() + timeout
+    sni = servername or (None if _is_ip(host) else host)
+    first = _attempt(host, port, sni, deadline, timeout, permissive=False)
+    got, permissive = first, False
+    if first.error is not None and first.retry and not (first.cert_requested and first.ders):
+        second = _attempt(host, port, sni, deadline, timeout, permissive=True)
+        if second.error is None or (second.cert_requested and second.ders):
+            got, permissive = second, True
 
     def failed(reason: str) -> ProbeResult:
-        return ProbeResult(host, port, None, None, (), reason)
+        return ProbeResult(host, port, got.protocol if got.ders else None,
+                           got.cipher if got.ders else None, (), reason)
 
-    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    deadline = time.monotonic() + timeout
-    try:
-        raw = socket.create_connection((host, port), timeout=timeout)
-    except socket.gaierror as err:
-        return failed(f"cannot resolve {host}: {err.strerror or err}")
-    except UnicodeError:
-        # The resolver's IDNA encoding: an empty label or one over 63 characters.
-        return failed(f"cannot resolve {host}: it is not a valid host name")
-    except ConnectionRefusedError:
-        return failed(f"connection refused: nothing listens on {where}")
-    except TimeoutError:
-        return failed(f"timeout: {where} did not accept the connection within {timeout:g} s")
-    except OSError as err:
-        return failed(f"network error: {err.strerror or err}")
-    sni = servername or (None if _is_ip(host) else host)
-    try:
-        with contextlib.closing(raw):
-            raw.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                tls = _probe_context().wrap_socket(
-                    raw, server_hostname=sni, do_handshake_on_connect=False
-                )
-            except (ValueError, UnicodeError):
-                return failed(f"the server name '{servername}' cannot be sent as SNI")
-            with tls:
-                _handshake_within(tls, deadline)
-                ders = _peer_chain_der(tls)
-                cipher = tls.cipher()
-                protocol = tls.version()
-    except TimeoutError:
-        return failed(
-            f"timeout: {where} accepted the connection but sent no TLS answer within "
-            f"{timeout:g} s (not a TLS endpoint?)"
-        )
-    except ssl.SSLError as err:
-        return failed(describe_ssl_error(err))
-    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
-        return failed(_closed_reason())
-    except OSError as err:
-        return failed(f"network error: {err.strerror or err}")
-    try:
-        chain = tuple(CertificateInfo.from_x509(x509.load_der_x509_certificate(d)) for d in ders)
-    except ValueError:
-        return failed("the server sent a certificate that cannot be read")
-    if not chain:
+    if got.error is not None and not (got.cert_requested and got.ders):
+        return ProbeResult(host, port, None, None, (), got.error)
+    read = _read_chain(got.ders)
+    if isinstance(read, str):
+        return failed(read)
+    if not read:
         return failed("the server completed the handshake without a certificate")
+    notes = _tls_warnings(got.protocol, got.cipher, permissive)
+    if got.cert_requested:
+        notes.append(ProbeWarning(
+            "client-certificate",
+            "the server asks for a client certificate"
+            + (" and ended the handshake when none was given" if got.error else "")
+            + "; clients without one are refused",
+        ))
+    notes += _validity_warnings(read, (clock or system_clock)())
     return ProbeResult(
         host=host,
         port=port,
-        protocol=protocol,
-        cipher=cipher[0] if cipher else None,
-        chain=chain,
+        protocol=got.protocol,
+        cipher=got.cipher,
+        chain=read,
         error=None,
-        chain_der=tuple(ders),
+        chain_der=tuple(got.ders),
+        warnings=tuple(notes),
     )
 
 
