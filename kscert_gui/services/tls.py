@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,9 +61,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 10.0
-HANDSHAKE_TIMEOUT = 10.0
+#: A client that has not finished its handshake by then is dropped (a mobile network's
+#: round trips fit many times; a client that connects and says nothing does not hold a
+#: slot for long).
+HANDSHAKE_TIMEOUT = 5.0
 IDLE_TIMEOUT = 60.0
-MAX_CONNECTIONS = 1000
+#: Connections one endpoint holds at most; past it, the one idle longest is dropped.
+MAX_CONNECTIONS_PER_ENDPOINT = 1000
+#: File descriptors kept for everything but connections: the listeners, the store, the
+#: selector, the memory files a new context is loaded from.
+FD_RESERVE = 32
+#: After "too many open files" the listeners pause this long at first, doubling up to
+#: ``ACCEPT_BACKOFF_MAX`` while it lasts (a readable listener nobody can accept from
+#: would otherwise spin the loop at 100 % CPU).
+ACCEPT_BACKOFF_MIN = 0.05
+ACCEPT_BACKOFF_MAX = 1.0
 POLL_INTERVAL = 0.5
 #: The longest host name DNS can carry (RFC 1035), dots included, none at the end.
 MAX_HOST_NAME = 253
@@ -642,10 +655,62 @@ def _private_files(
         shutil.rmtree(folder, ignore_errors=True)
 
 
+#: TLS 1.2 suites of Mozilla's "intermediate" configuration: AEAD with forward secrecy
+#: only (ECDHE; no DHE, which needs parameters nobody here manages). TLS 1.3's suites
+#: are all of that kind already.
+SERVER_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+)
+#: Key exchange groups (Mozilla "intermediate"): X25519, P-256, P-384.
+SERVER_GROUPS = "X25519:P-256:P-384"
+_SSL_CTRL_SET_GROUPS_LIST = 92
+
+
+def set_groups(ctx: ssl.SSLContext, groups: str = SERVER_GROUPS) -> bool:
+    """Limit the key exchange groups of ``ctx``; False where this Python cannot.
+
+    Python 3.15 has ``SSLContext.set_groups``. Before it, the standard library sets one
+    curve only (``set_ecdh_curve``), so the call goes to the OpenSSL that the ``_ssl``
+    module is linked with, on the ``SSL_CTX`` the context wraps, after checking that the
+    pointer found is that context (its options read back the same).
+    """
+    setter = getattr(ctx, "set_groups", None)
+    if callable(setter):
+        try:
+            setter(groups)
+        except (ssl.SSLError, ValueError):
+            return False
+        return True
+    try:
+        import _ssl
+        import ctypes
+
+        lib = ctypes.CDLL(getattr(_ssl, "__file__", None))
+        get_options = lib.SSL_CTX_get_options
+        get_options.restype, get_options.argtypes = ctypes.c_uint64, [ctypes.c_void_p]
+        ctrl = lib.SSL_CTX_ctrl
+        ctrl.restype = ctypes.c_long
+        ctrl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_long, ctypes.c_char_p]
+        # CPython's context object: the object header, then the SSL_CTX pointer.
+        pointer = ctypes.c_void_p.from_address(id(ctx) + object.__basicsize__).value
+        if not pointer or get_options(pointer) != ctx.options:
+            return False
+        return bool(ctrl(pointer, _SSL_CTRL_SET_GROUPS_LIST, 0, groups.encode("ascii")) == 1)
+    except (OSError, AttributeError, ValueError, TypeError):
+        return False
+
+
 def server_context(material: ServedMaterial, *, use_memfd: bool | None = None) -> ssl.SSLContext:
-    """A server-side TLS context serving ``material``'s certificate with its chain."""
+    """A server-side TLS context serving ``material``'s certificate with its chain:
+    TLS 1.2 and 1.3, AEAD suites with forward secrecy, no renegotiation."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers(SERVER_CIPHERS)
+    ctx.options |= ssl.OP_NO_RENEGOTIATION
+    if not set_groups(ctx):
+        log.info("key exchange groups left to OpenSSL's defaults")
     cert_pem = b"".join(
         c.public_bytes(serialization.Encoding.PEM)
         for c in (material.certificate, *material.chain)
@@ -710,12 +775,16 @@ class _Listener:
     sock: socket.socket
     sha256: str
     context: ssl.SSLContext
+    #: This endpoint's connections, the one idle longest first.
+    conns: OrderedDict[_Conn, None] = field(default_factory=OrderedDict)
 
 
 @dataclass(eq=False)
 class _Conn:
     sock: ssl.SSLSocket
+    listener: _Listener
     deadline: float
+    active: float  # last time the client got anywhere (monotonic)
     handshaking: bool = True
 
 
@@ -767,6 +836,9 @@ class TlsServer:
         self._complained: set[tuple[str, int, str]] = set()
         self._closed = False
         self._next_expiry = 0.0
+        self._fd_budget = _fd_budget()
+        self._backoff = 0.0
+        self._resume_at: float | None = None  # listeners paused until then (fds ran out)
 
     # --- public ---------------------------------------------------------------------------
 
@@ -812,6 +884,8 @@ class TlsServer:
         try:
             while not self._stopping.is_set():
                 timeout = 0.0 if self._ready else self._poll_interval
+                if self._resume_at is not None:
+                    timeout = min(timeout, max(0.0, self._resume_at - time.monotonic()))
                 for key, _mask in self._selector.select(timeout):
                     data = key.data
                     if isinstance(data, _Wake):
@@ -824,6 +898,8 @@ class TlsServer:
                     self._ready.discard(conn)
                     if conn in self._conns:
                         self._read(conn)
+                if self._resume_at is not None and time.monotonic() >= self._resume_at:
+                    self._resume_accepting()
                 self._expire()
         finally:
             self.close()
@@ -970,18 +1046,20 @@ class TlsServer:
                     if isinstance(err, PermissionError) and spec.port < 1024:
                         reason += (" (ports below 1024 need administrator rights; choose a "
                                    "port from 1024 up)")
-                    line = f"Cannot listen on {self._bind}:{spec.port} for {spec.label}: {reason}"
+                    line = (f"Cannot listen on {_host_port(self._bind, spec.port)} for "
+                            f"{spec.label}: {reason}")
                     if initial and key == SERVER_KEY:
                         raise KscertError(line + ".") from None
                     self._complain_once(key, spec.port, "listen", line + ".")
                     continue
                 lst = _Listener(spec, sock, spec.sha256, spec.context)
                 self._listeners[key] = lst
-                self._selector.register(sock, selectors.EVENT_READ, lst)
+                if self._resume_at is None:
+                    self._selector.register(sock, selectors.EVENT_READ, lst)
                 self._promote(lst)
                 host, port = sock.getsockname()[:2]
                 self._say(
-                    f"Serving {spec.label} on {host}:{port} "
+                    f"Serving {spec.label} on {_host_port(str(host), int(port))} "
                     f"(certificate SHA-256 {lst.sha256})."
                 )
             else:
@@ -1041,13 +1119,16 @@ class TlsServer:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as err:
-                if err.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    self._complain_once(lst.spec.key, 0, "accept",
-                                        f"Cannot accept connections: {err.strerror}.")
+                if err.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    return  # the client went away before accept (ECONNABORTED, ...)
+                # Out of descriptors: the connection idle longest makes room; with none
+                # to drop, stop accepting for a while instead of spinning on a readable
+                # listener.
+                if self._drop_idlest(None):
+                    continue
+                self._pause_accepting(err)
                 return
-            if len(self._conns) >= MAX_CONNECTIONS:
-                raw.close()
-                continue
+            self._backoff = 0.0
             self._promote(lst)
             raw.setblocking(False)
             with contextlib.suppress(OSError):
@@ -1059,10 +1140,54 @@ class TlsServer:
             except (OSError, ValueError):
                 raw.close()
                 continue
-            conn = _Conn(tls, time.monotonic() + HANDSHAKE_TIMEOUT)
+            now = time.monotonic()
+            conn = _Conn(tls, lst, now + HANDSHAKE_TIMEOUT, now)
             self._conns.add(conn)
+            lst.conns[conn] = None
+            # Caps: this endpoint's share, then all of them: idle connections, not new
+            # clients, give way.
+            if len(lst.conns) > self._endpoint_cap():
+                self._drop_idlest(lst)
+            if len(self._conns) > self._fd_budget:
+                self._drop_idlest(None)
             self._selector.register(tls, selectors.EVENT_READ, conn)
             self._handshake(conn)
+
+    def _endpoint_cap(self) -> int:
+        share = self._fd_budget // max(1, len(self._listeners))
+        return max(1, min(MAX_CONNECTIONS_PER_ENDPOINT, share))
+
+    def _drop_idlest(self, lst: _Listener | None) -> bool:
+        """Drop the connection idle longest, of ``lst`` or of every endpoint."""
+        pools = [lst] if lst is not None else list(self._listeners.values())
+        best: _Conn | None = None
+        for pool in pools:
+            head = next(iter(pool.conns), None)
+            if head is not None and (best is None or head.active < best.active):
+                best = head
+        if best is None and lst is None and self._conns:
+            # Only connections of an endpoint no longer served are left.
+            best = min(self._conns, key=lambda c: c.active)
+        if best is None:
+            return False
+        self._drop(best)
+        return True
+
+    def _pause_accepting(self, err: OSError) -> None:
+        self._backoff = min(ACCEPT_BACKOFF_MAX, max(ACCEPT_BACKOFF_MIN, self._backoff * 2))
+        self._resume_at = time.monotonic() + self._backoff
+        for lst in self._listeners.values():
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(lst.sock)
+        self._complain_once("accept", err.errno or 0, "accept",
+                            f"Cannot accept connections for now: {err.strerror}; "
+                            "new clients wait until descriptors are free again.")
+
+    def _resume_accepting(self) -> None:
+        self._resume_at = None
+        for lst in self._listeners.values():
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.register(lst.sock, selectors.EVENT_READ, lst)
 
     def _service(self, conn: _Conn) -> None:
         if conn.handshaking:
@@ -1089,12 +1214,20 @@ class TlsServer:
             self._drop(conn)
         return False, None
 
+    def _touch(self, conn: _Conn) -> None:
+        conn.active = time.monotonic()
+        with contextlib.suppress(KeyError):
+            conn.listener.conns.move_to_end(conn)
+
     def _handshake(self, conn: _Conn) -> None:
         done, _ = self._step(conn, conn.sock.do_handshake)
         if not done:
+            if conn in self._conns:
+                self._touch(conn)
             return
         conn.handshaking = False
-        conn.deadline = time.monotonic() + IDLE_TIMEOUT
+        self._touch(conn)
+        conn.deadline = conn.active + IDLE_TIMEOUT
         self._want(conn, selectors.EVENT_READ)
         self._read(conn)
 
@@ -1107,7 +1240,8 @@ class TlsServer:
             if not data:
                 self._drop(conn)
                 return
-            conn.deadline = time.monotonic() + IDLE_TIMEOUT
+            self._touch(conn)
+            conn.deadline = conn.active + IDLE_TIMEOUT
         self._ready.add(conn)  # more may be buffered: continue on the next turn
 
     def _expire(self) -> None:
@@ -1115,13 +1249,32 @@ class TlsServer:
         if now < self._next_expiry:
             return
         self._next_expiry = now + 0.5
+        self._fd_budget = _fd_budget()  # follows a limit changed while running
         for conn in [c for c in self._conns if c.deadline < now]:
             self._drop(conn)
 
     def _drop(self, conn: _Conn) -> None:
         self._conns.discard(conn)
         self._ready.discard(conn)
+        conn.listener.conns.pop(conn, None)
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn.sock)
         with contextlib.suppress(OSError):
             conn.sock.close()
+
+
+def _host_port(host: str, port: int) -> str:
+    """``host:port``, an IPv6 address in brackets (``[::1]:13292``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _fd_budget() -> int:
+    """How many connections the open-files limit leaves room for (all endpoints)."""
+    try:
+        import resource
+    except ImportError:  # not POSIX
+        return MAX_CONNECTIONS_PER_ENDPOINT * 4
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return MAX_CONNECTIONS_PER_ENDPOINT * 4
+    return max(4, soft - FD_RESERVE)
