@@ -1,7 +1,13 @@
 """kscert_gui: console and command line for the mobile Administration Server certificate."""
 
-import logging
-import warnings
+# First of all: in the `kscert` program, SIGINT/SIGTERM are recorded until main() knows
+# the command (no KeyboardInterrupt traceback from an import; see startup.py).
+from kscert_gui import startup as _startup
+
+_startup.defer_early()
+
+import logging  # noqa: E402
+import warnings  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from kscert_gui import startup
 from kscert_gui.cli.common import (
     EXIT_ERROR,
     Command,
@@ -123,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         _check_text_arguments(parser, args)
+        startup.hand_over(keep=bool(getattr(args, "handles_signals", False)))
         command: Command = args.func
         return command(args)
     except KscertError as err:

@@ -15,16 +15,25 @@ or not), 1 when no TLS session came about, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-from types import FrameType
+import threading
 from typing import TYPE_CHECKING
 
-from kscert_gui.cli.common import EXIT_ERROR, EXIT_OK, emit, printable, secret_store, store_home
+from kscert_gui import startup
+from kscert_gui.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    emit,
+    one_line,
+    secret_store,
+    store_home,
+    wants_json,
+)
 from kscert_gui.model.errors import StoreError, UsageError
 
 if TYPE_CHECKING:
     from kscert_gui.cli.common import SubParsers
+    from kscert_gui.services.tls import TlsServer
 
 #: ``check``: no TLS session came about.
 EXIT_TLS_FAILURE = EXIT_ERROR
@@ -116,7 +125,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--server-port", type=_port, default=DEFAULT_SERVER_PORT, metavar="N",
                    help=f"the Administration Server's port for mobile devices "
                         f"(default {DEFAULT_SERVER_PORT})")
-    p.set_defaults(func=cmd_serve)
+    # serve installs its SIGINT/SIGTERM handlers itself, first thing (see kscert_gui/startup.py).
+    p.set_defaults(func=cmd_serve, handles_signals=True)
 
     p = sub.add_parser("check", help="connect with TLS and report the served certificate chain")
     p.add_argument("endpoint", metavar="HOST:PORT", help="HOST:PORT or [IPV6]:PORT")
@@ -134,33 +144,43 @@ def _say(line: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kscert_gui.model.clock import system_clock
-    from kscert_gui.services.server import AdministrationServer
-    from kscert_gui.services.tls import TlsServer
+    # A signal at any moment, even while the store opens or a key is decrypted, ends
+    # with "Stopped." and exit 0 (never a KeyboardInterrupt traceback).
+    stopping = threading.Event()
+    running: list[TlsServer] = []
 
-    home = store_home(args)
-    # Read-only: serving must never keep other commands from changing the store.
-    with AdministrationServer.open(home, secret_store(args), writable=False) as server:
-        endpoints = TlsServer(
-            server,
-            bind=args.bind,
-            server_port=args.server_port,
-            clock=None if server.training else system_clock,
-            say=_say,
-        )
-
-        def stop(signum: int, _frame: FrameType | None) -> None:
+    def stop() -> None:
+        stopping.set()
+        for endpoints in running:
             endpoints.stop()
 
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            endpoints.start()
-            _say("Ready; stop with Ctrl+C or SIGTERM.")
-            endpoints.serve_forever()
-        finally:
-            endpoints.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    previous = startup.take_over(stop)
+    try:
+        from kscert_gui.model.clock import system_clock
+        from kscert_gui.services.server import AdministrationServer
+        from kscert_gui.services.tls import TlsServer
+
+        home = store_home(args)
+        # Read-only: serving must never keep other commands from changing the store.
+        with AdministrationServer.open(home, secret_store(args), writable=False) as server:
+            endpoints = TlsServer(
+                server,
+                bind=args.bind,
+                server_port=args.server_port,
+                clock=None if server.training else system_clock,
+                say=_say,
+            )
+            running.append(endpoints)
+            try:
+                if not stopping.is_set():
+                    endpoints.start()
+                if not stopping.is_set():
+                    _say("Ready; stop with Ctrl+C or SIGTERM.")
+                    endpoints.serve_forever()
+            finally:
+                endpoints.close()
+    finally:
+        startup.restore(previous)
     _say("Stopped.")
     return EXIT_OK
 
@@ -189,7 +209,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if not result.served:
         emit(args, result.to_json(None), [])
-        sys.stderr.write(f"kscert: {where}: {printable(result.error or '')}\n")
+        sys.stderr.write(f"kscert: {where}: {one_line(result.error or '')}\n")
         return EXIT_TLS_FAILURE
     leaf = result.chain[0]
     matches, note = _store_match(args, leaf.sha256)
@@ -204,6 +224,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"  Valid to:  {iso(cert.not_after)}",
             f"  SHA-256:   {cert.sha256}",
         ]
+    text += [f"Warning [{w.code}]: {w.message}" for w in result.warnings]
+    if wants_json(args):
+        for w in result.warnings:
+            sys.stderr.write(f"kscert: warning [{w.code}]: {one_line(w.message)}\n")
     if matches == "main":
         text.append("Verdict: the served certificate is the store's main certificate.")
     elif matches == "reserve":
