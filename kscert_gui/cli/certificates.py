@@ -34,7 +34,7 @@ from kscert_gui.cli.common import (
     store_home,
 )
 from kscert_gui.model.clock import iso, parse_instant
-from kscert_gui.model.errors import UsageError
+from kscert_gui.model.errors import UsageError, ValidationError
 from kscert_gui.model.schedule import MAX_TERM_DAYS, MIN_TERM_DAYS
 
 if TYPE_CHECKING:
@@ -257,8 +257,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise UsageError("Give --pkcs12 FILE, --key FILE --cert FILE, or --cert FILE.")
     if args.pkcs12 is not None and args.cert_only is not None:
         raise UsageError("--cert goes with --key, not with --pkcs12.")
+    try:
+        address = crypto.normalize_address(args.address) if args.address is not None else None
+    except ValidationError as err:
+        # A bad argument is a usage error (exit 2, JSON with --json), checked before a
+        # password is read.
+        raise UsageError(f"argument --address: {err.message}") from None
     password = read_password(sys.stdin) if args.password_stdin else None
-    address = crypto.normalize_address(args.address) if args.address is not None else None
     if args.pkcs12 is not None:
         require_text_password(password)
         material = inputs.load_pkcs12_file(args.pkcs12, password)
@@ -278,6 +283,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         "certificate": CertificateInfo.from_x509(cert).to_json() if cert else None,
         "chain": [CertificateInfo.from_x509(c).to_json() for c in material.chain],
     }
+    if material.notes:
+        data["notes"] = list(material.notes)
     text = [f"{'OK' if ok else 'REFUSED'}"]
     if cert is not None:
         info = CertificateInfo.from_x509(cert)
@@ -293,6 +300,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         ]
     for f in findings:
         text.append(f"{f.severity.upper()} [{f.code}] ({f.rule_set}): {f.message} Fix: {f.fix}")
+    text += [f"Note: {note}" for note in material.notes]
     emit(args, data, text)
     if any(f.code == "unreadable" for f in findings):
         return EXIT_USAGE

@@ -22,14 +22,19 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kscert_gui.model.certificate import Finding
+from kscert_gui.model.certificate import (
+    ABSENT_OR_ODD,
+    ODD_INPUT,
+    Finding,
+    signature_description,
+)
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import InputFileError, ValidationError, WrongPasswordError
 
@@ -205,6 +210,8 @@ class Material:
     chain: tuple[x509.Certificate, ...] = ()
     private_key: PrivateKeyTypes | None = field(default=None, repr=False)
     findings: tuple[Finding, ...] = ()
+    #: Things a person should know that are no finding (a password that was not needed).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -212,17 +219,24 @@ class Material:
         return not any(f.severity == "error" for f in self.findings)
 
 
-def unreadable_finding(message: str) -> Finding:
+_CHOOSE_THE_RIGHT_FILE = (
+    "Choose the right file: a PKCS #12 container (.p12, .pfx), a certificate "
+    "(.cer, .crt, .pem, .der) or a private key (.prk, .pem, .key), as exported, "
+    "not truncated."
+)
+#: The fix of a key or container encrypted in a way this program cannot read.
+EXPORT_AGAIN_WITH_AES = (
+    "Export the key again with AES-256 encryption (for example 'openssl pkcs8 -topk8 "
+    "-v2 aes-256-cbc -in KEY -out NEW.pem'), or without encryption on a trusted machine."
+)
+
+
+_NO_CERTIFICATE = "The certificate file holds no readable X.509 certificate in PEM or DER form."
+
+
+def unreadable_finding(message: str, fix: str = _CHOOSE_THE_RIGHT_FILE) -> Finding:
     """An ``unreadable`` finding (rule set ``file``)."""
-    return Finding(
-        "unreadable",
-        "error",
-        "file",
-        message,
-        "Choose the right file: a PKCS #12 container (.p12, .pfx), a certificate "
-        "(.cer, .crt, .pem, .der) or a private key (.prk, .pem, .key), as exported, "
-        "not truncated.",
-    )
+    return Finding("unreadable", "error", "file", message, fix)
 
 
 def _wrong_password(message: str) -> Finding:
@@ -282,7 +296,7 @@ def keys_match(cert: x509.Certificate, key: PrivateKeyTypes) -> bool:
     try:
         cert_public = cert.public_key()
         key_public = key.public_key()
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except ODD_INPUT:
         return False
     if isinstance(cert_public, rsa.RSAPublicKey) and isinstance(key_public, rsa.RSAPublicKey):
         return cert_public.public_numbers() == key_public.public_numbers()
@@ -293,8 +307,23 @@ def keys_match(cert: x509.Certificate, key: PrivateKeyTypes) -> bool:
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except (x509.ExtensionNotFound, ValueError):
+    except ABSENT_OR_ODD:
         return False
+
+
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` (another certificate) issued ``cert``: the names match and the
+    signature verifies; names alone decide when the signature cannot be checked here
+    (an algorithm this program does not know: other rules report it)."""
+    if cert == issuer or cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except InvalidSignature:
+        return False
+    except ODD_INPUT:
+        return True
+    return True
 
 
 def _pick_leaf(
@@ -302,21 +331,37 @@ def _pick_leaf(
     key: PrivateKeyTypes | None,
     preferred: x509.Certificate | None = None,
 ) -> tuple[x509.Certificate | None, tuple[x509.Certificate, ...]]:
-    """Choose the leaf: the preferred one, else the one the key opens, else the first
-    non-CA, else the first. Returns (leaf, the others in their order)."""
+    """Choose the leaf of certificates in any order (DESIGN §4): the preferred one, else
+    the one the key belongs to, else the one that issued no other certificate in the
+    file (a non-CA first), else the first.
+
+    Returns:
+        (leaf, the others): the leaf's issuer, its issuer's issuer and so on first, then
+        the rest in the order of the file; each certificate once.
+    """
     leaf = preferred
     if leaf is None and key is not None:
         leaf = next((c for c in certs if keys_match(c, key)), None)
     if leaf is None:
-        leaf = next((c for c in certs if not _is_ca(c)), None)
+        ends = [c for c in certs if not any(issued_by(other, c) for other in certs)]
+        leaf = next((c for c in ends if not _is_ca(c)), ends[0] if ends else None)
     if leaf is None and certs:
         leaf = certs[0]
     others: list[x509.Certificate] = []
     for cert in certs:
-        if cert is leaf or cert == leaf or cert in others:
+        if cert == leaf or cert in others:
             continue
         others.append(cert)
-    return leaf, tuple(others)
+    chain: list[x509.Certificate] = []
+    current = leaf
+    while current is not None:
+        current = next(
+            (c for c in others if c not in chain and issued_by(current, c)), None
+        )
+        if current is not None:
+            chain.append(current)
+    chain += [c for c in others if c not in chain]
+    return leaf, tuple(chain)
 
 
 def _split_der(data: bytes) -> list[bytes]:
@@ -337,47 +382,344 @@ def read_certificates(data: bytes) -> list[x509.Certificate]:
 
     PEM or DER is decided by content (``-----BEGIN``), never by a file name. DER
     data may hold several certificates back to back. The order of the input is
-    kept (bundles are leaf first).
+    kept.
 
     Returns:
         The certificates; an empty list when the data holds no readable
-        certificate (empty, junk, truncated, another kind of PEM block). This
-        function never raises on bad input.
+        certificate (empty, junk, truncated, another kind of PEM block) or one of
+        them cannot be read whole. This function never raises on bad input.
     """
+    certs, _problem = read_certificate_list(data)
+    return certs
+
+
+_REISSUE_MALFORMED = (
+    "Have the certificate issued again with the part named above in valid X.509 form "
+    "(other programs may display it, but devices cannot rely on it), or choose another "
+    "certificate."
+)
+
+
+def read_certificate_list(data: bytes) -> tuple[list[x509.Certificate], Finding | None]:
+    """:func:`read_certificates`, and when nothing is returned, why: an ``unreadable``
+    finding that names the certificate and the part of it that cannot be read."""
     if not data:
-        return []
+        return [], unreadable_finding("The certificate file is empty.")
+    pem = _PEM_MARK in data
+    certs: list[x509.Certificate] | None
     try:
-        if _PEM_MARK in data:
+        if pem:
             certs = list(x509.load_pem_x509_certificates(data))
         else:
             certs = [x509.load_der_x509_certificate(part) for part in _split_der(data)]
-    except (ValueError, TypeError, IndexError, UnsupportedAlgorithm, x509.InvalidVersion):
-        # InvalidVersion (a version other than v1/v3) is not a ValueError.
-        return []
-    return certs if all(fully_parsed(c) for c in certs) else []
+    except ODD_INPUT:
+        certs = None
+    except IndexError:
+        certs = None
+    if certs and all(loaded_problem(c) is None for c in certs):
+        return certs, None
+    ders = _pem_certificate_ders(data) if pem else _der_parts(data)
+    for index, der in enumerate(ders):
+        problem = certificate_problem(der)
+        if problem is not None:
+            who = (
+                "The certificate"
+                if len(ders) == 1
+                else f"Certificate {index + 1} of {len(ders)} in the file"
+            )
+            return [], unreadable_finding(f"{who} cannot be read: {problem}.", _REISSUE_MALFORMED)
+    return [], unreadable_finding(_NO_CERTIFICATE)
 
 
 def fully_parsed(cert: x509.Certificate) -> bool:
     """Whether every part of ``cert`` can be read.
 
     cryptography decodes names, the key and the extensions only when they are first
-    asked for; a damaged one then raises ValueError far from where the file was read.
-    A certificate that fails here is as unreadable as one that does not load at all.
+    asked for; a damaged one then raises far from where the file was read (and not
+    only ValueError). A certificate that fails here is as unreadable as one that does
+    not load at all. A key of a type cryptography does not know (GOST) is no damage.
     """
+    return loaded_problem(cert) is None
+
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----(.*?)-----END (?:X509 |TRUSTED )?"
+    rb"CERTIFICATE-----",
+    re.DOTALL,
+)
+
+
+def _pem_certificate_ders(data: bytes) -> list[bytes]:
+    """The DER bodies of the certificate blocks of a PEM file (undecodable ones empty)."""
+    ders: list[bytes] = []
+    for match in _PEM_CERTIFICATE.finditer(data):
+        lines = [line.strip() for line in match.group(1).splitlines()]
+        body = b"".join(line for line in lines if line and b":" not in line)
+        try:
+            ders.append(base64.b64decode(body, validate=False))
+        except (binascii.Error, ValueError):
+            ders.append(b"")
+    return ders
+
+
+def _der_parts(data: bytes) -> list[bytes]:
+    try:
+        return _split_der(data)
+    except (ValueError, IndexError):
+        return [data]
+
+
+#: The part of a certificate a cryptography parse error points at, as a person says it.
+_PARTS = {
+    "version": "its version field is malformed",
+    "serial": "its serial number is malformed",
+    "signature_alg": "its signature algorithm is malformed",
+    "issuer": "its issuer name is malformed",
+    "validity": "its validity dates are malformed",
+    "subject": "its subject name is malformed",
+    "spki": "its public key is malformed",
+    "issuer_unique_id": "its issuer unique identifier is malformed",
+    "subject_unique_id": "its subject unique identifier is malformed",
+    "raw_extensions": "its extensions are malformed",
+}
+_LOCATION = re.compile(r'"TbsCertificate::(\w+)"(?:,\s*(\d+))?')
+_OUTER_LOCATION = re.compile(r'"Certificate::(signature_alg|signature)"')
+
+
+def certificate_problem(der: bytes) -> str | None:
+    """Which part of a DER certificate cannot be read, as a clause ("its
+    basicConstraints extension appears twice"); None when all of it can, or when the
+    data is not a certificate at all (nothing to name)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except x509.InvalidVersion as exc:
+        return (
+            f"its version field holds {exc.parsed_version}, not one of X.509's versions "
+            "(0, 1 or 2 for v1, v2 and v3)"
+        )
+    except ODD_INPUT as exc:
+        return _located_problem(str(exc), der) if _looks_like_certificate(der) else None
+    return loaded_problem(cert)
+
+
+def _looks_like_certificate(der: bytes) -> bool:
+    """Whether DER data has the shape of a certificate (a CRL, a key or a CSR has not),
+    so that a parse error may be said to be in one of its parts."""
+    try:
+        outer, tbs, _extensions = _certificate_layout(der)
+    except (ValueError, IndexError):
+        return False
+    tags = [tag for tag, _start, _end in tbs]
+    if tags and tags[0] == 0xA0:
+        tags = tags[1:]
+    return (
+        [tag for tag, _start, _end in outer] == [0x30, 0x30, 0x03]
+        and tags[:6] == [0x02, 0x30, 0x30, 0x30, 0x30, 0x30]
+    )
+
+
+def _located_problem(message: str, der: bytes) -> str | None:
+    """The part a parse error's location names (cryptography puts it in the message)."""
+    found = _LOCATION.search(message)
+    if found is None:
+        outer = _OUTER_LOCATION.search(message)
+        if outer is None:
+            return None
+        return (
+            "its signature algorithm is malformed"
+            if outer.group(1) == "signature_alg"
+            else "its signature value is malformed"
+        )
+    part, index = found.group(1), found.group(2)
+    if part == "raw_extensions" and index is not None:
+        extensions = _extension_elements(der)
+        if extensions is not None and int(index) < len(extensions):
+            return f"its {_extension_name(der, extensions[int(index)])} extension is malformed"
+    return _PARTS.get(part)
+
+
+def loaded_problem(cert: x509.Certificate) -> str | None:
+    """Which part of a loaded certificate cannot be read (see :func:`certificate_problem`)."""
     try:
         cert.subject.rfc4514_string()
+    except ODD_INPUT:
+        return "its subject name is malformed"
+    try:
         cert.issuer.rfc4514_string()
+    except ODD_INPUT:
+        return "its issuer name is malformed"
+    try:
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number)
+    except ODD_INPUT:
+        return "its validity dates are malformed"
+    try:
         cert.public_key()
-        _ = (cert.extensions, cert.not_valid_before_utc, cert.not_valid_after_utc)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        return False
-    return True
+    except UnsupportedAlgorithm:
+        pass  # a key type this program does not know: non-rsa-key, not damage
+    except ODD_INPUT:
+        return "its public key is malformed"
+    try:
+        _ = cert.signature_algorithm_parameters
+    except UnsupportedAlgorithm:
+        pass
+    except ODD_INPUT:
+        name = cert.signature_algorithm_oid._name
+        if not name or name == "Unknown OID":
+            name = cert.signature_algorithm_oid.dotted_string
+        return f"its signature algorithm ({name}) has missing or invalid parameters"
+    try:
+        signature_description(cert)
+    except ODD_INPUT:
+        return "its signature algorithm is malformed"
+    try:
+        _ = cert.extensions
+    except x509.DuplicateExtension as exc:
+        return f"its {_oid_name(exc.oid.dotted_string)} extension appears twice"
+    except ODD_INPUT as exc:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        return _bad_extension(der, exc) or "its extensions are malformed"
+    return None
 
 
-def _describe_key_error(exc: Exception) -> str:
+# --- naming the extension that cannot be read ---------------------------------------------
+
+
+def _oid_text(content: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's content octets."""
+    values: list[int] = []
+    value = 0
+    for byte in content:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            values.append(value)
+            value = 0
+    if not values:
+        raise ValueError("empty OBJECT IDENTIFIER")
+    first = min(values[0] // 40, 2)
+    return ".".join(str(v) for v in (first, values[0] - 40 * first, *values[1:]))
+
+
+def _oid_name(dotted: str) -> str:
+    try:
+        name = x509.ObjectIdentifier(dotted)._name
+    except ValueError:
+        return dotted
+    return name if name and name != "Unknown OID" else dotted
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets + content
+
+
+def _elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(tag, start of the element, end of the element) of each element in a range."""
+    out: list[tuple[int, int, int]] = []
+    pos = start
+    while pos < end:
+        tag, _content, stop = _tlv(data, pos)
+        if stop > end:
+            raise ValueError("DER element overruns its parent")
+        out.append((tag, pos, stop))
+        pos = stop
+    return out
+
+
+def _certificate_layout(
+    der: bytes,
+) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+    """(the certificate's three parts, the TBS parts, the extensions) as elements."""
+    _tag, start, end = _tlv(der, 0)
+    outer = _elements(der, start, end)
+    _tag, tbs_start, tbs_end = _tlv(der, outer[0][1])
+    tbs = _elements(der, tbs_start, tbs_end)
+    extensions: list[tuple[int, int, int]] = []
+    for tag, pos, _stop in tbs:
+        if tag == 0xA3:
+            _t, s, _e = _tlv(der, pos)
+            _t, list_start, list_end = _tlv(der, s)
+            extensions = _elements(der, list_start, list_end)
+    return outer, tbs, extensions
+
+
+def _extension_elements(der: bytes) -> list[tuple[int, int, int]] | None:
+    try:
+        return _certificate_layout(der)[2]
+    except (ValueError, IndexError):
+        return None
+
+
+def _extension_name(der: bytes, element: tuple[int, int, int]) -> str:
+    try:
+        _tag, start, end = _tlv(der, element[1])
+        tag, oid_start, oid_end = _tlv(der, start)
+        if tag != 0x06 or oid_end > end:
+            return "unnamed"
+        return _oid_name(_oid_text(der[oid_start:oid_end]))
+    except (ValueError, IndexError):
+        return "unnamed"
+
+
+def _bad_extension(der: bytes, exc: Exception) -> str | None:
+    """Name the extension that cannot be read: each one is tried alone, in a copy of
+    the certificate that holds only it (cryptography reads them all at once)."""
+    try:
+        outer, tbs, extensions = _certificate_layout(der)
+    except (ValueError, IndexError):
+        return None
+    for element in extensions:
+        tbs_content = b"".join(
+            _der(0xA3, _der(0x30, der[element[1] : element[2]]))
+            if tag == 0xA3
+            else der[pos:stop]
+            for tag, pos, stop in tbs
+        )
+        single = _der(
+            0x30,
+            _der(0x30, tbs_content) + b"".join(der[pos:stop] for _t, pos, stop in outer[1:]),
+        )
+        try:
+            _ = x509.load_der_x509_certificate(single).extensions
+        except x509.UnsupportedGeneralNameType:
+            return (
+                f"its {_extension_name(der, element)} extension holds an x400Address or "
+                "ediPartyName name, which this program cannot read"
+            )
+        except ODD_INPUT:
+            return f"its {_extension_name(der, element)} extension is malformed"
+    if isinstance(exc, x509.UnsupportedGeneralNameType):
+        return "a name in its extensions is an x400Address or ediPartyName, which this " \
+               "program cannot read"
+    return None
+
+
+class UnsupportedEncryptionError(UnreadableError):
+    """A key or container encrypted in a way this program cannot decrypt (an unknown
+    cipher, key derivation or PRF, invalid parameters, a damaged header): no password
+    would open it here, so it is never a wrong password (DESIGN §4)."""
+
+    fix = EXPORT_AGAIN_WITH_AES
+
+
+def _cannot_decrypt(reason: str) -> UnsupportedEncryptionError:
+    return UnsupportedEncryptionError(
+        f"The private key is encrypted with something this program cannot read: {reason}. "
+        "No password would open it here."
+    )
+
+
+def _not_a_key(exc: Exception) -> UnreadableError:
     if isinstance(exc, UnsupportedAlgorithm):
-        return "its key type or encryption is not supported"
-    return "it is not a PEM or DER private key (PKCS #8 or traditional OpenSSL form)"
+        return UnreadableError(
+            "The private key cannot be read: its key type or encryption is not supported."
+        )
+    return UnreadableError(
+        "The private key cannot be read: it is not a PEM or DER private key (PKCS #8 or "
+        "traditional OpenSSL form)."
+    )
 
 
 def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
@@ -388,65 +730,235 @@ def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
 
     Raises:
         WrongPasswordError: the key is encrypted and the password is missing or wrong.
+        UnsupportedEncryptionError: the key is encrypted in a way this program cannot
+            decrypt (whatever the password).
         UnreadableError: the data is not a private key this program can read.
     """
     if not data:
         raise UnreadableError("The private key file is empty.")
+    pem = _PEM_MARK in data
     load: Callable[[bytes, bytes | None], PrivateKeyTypes] = (
-        serialization.load_pem_private_key
-        if _PEM_MARK in data
-        else serialization.load_der_private_key
+        serialization.load_pem_private_key if pem else serialization.load_der_private_key
     )
+    # Before cryptography sees the header: a short IV in it makes the library panic
+    # (an exception that is not an Exception, with a backtrace on stderr).
+    header = _dek_info_problem(data) if pem else None
+    if header is not None:
+        raise _cannot_decrypt(header)
     pw = password or None
-    pem = load is serialization.load_pem_private_key
-    if pw is not None and _excessive_iterations(_pem_bodies(data) if pem else [data]):
+    blobs = _pem_bodies(data) if pem else [data]
+    if pw is not None and _excessive_iterations(blobs):
         raise UnreadableError(_TOO_MANY_ITERATIONS)
     try:
         return load(data, pw)
     except TypeError:
         if pw is None:
+            # Would any password do? A probe tells an encryption this program cannot
+            # read from a missing password (no key derivation runs for a huge count).
+            if not _excessive_iterations(blobs):
+                reason = _probe_encryption(load, data, blobs)
+                if reason is not None:
+                    raise _cannot_decrypt(reason) from None
             raise WrongPasswordError(
                 "The private key is encrypted and no password was given."
             ) from None
         # A superfluous password: the key is not encrypted.
         try:
             return load(data, None)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise UnreadableError(
-                f"The private key cannot be read: {_describe_key_error(exc)}."
-            ) from None
-    except (ValueError, UnsupportedAlgorithm) as exc:
+        except ODD_INPUT as exc:
+            raise _not_a_key(exc) from None
+    except ODD_INPUT as exc:
         if pw is not None:
             # Is it an encrypted key at all? Without a password cryptography says so
             # with a TypeError; a corrupt file gives a ValueError again.
             try:
                 load(data, None)
             except TypeError:
-                raise WrongPasswordError(
-                    "The password does not open the private key."
-                ) from None
-            except (ValueError, UnsupportedAlgorithm):
+                reason = _decryption_failure(exc, blobs)
+                if reason is not None:
+                    raise _cannot_decrypt(reason) from None
+                raise WrongPasswordError("The password does not open the private key.") from None
+            except ODD_INPUT:
                 pass
-        raise UnreadableError(
-            f"The private key cannot be read: {_describe_key_error(exc)}."
-        ) from None
+        damaged = _pbes2_problem(blobs)
+        if damaged is not None:
+            raise _cannot_decrypt(damaged) from None
+        raise _not_a_key(exc) from None
+
+
+_PROBE_PASSWORD = b"\x00kscert: not a password\x00"
+
+
+def _probe_encryption(
+    load: Callable[[bytes, bytes | None], PrivateKeyTypes], data: bytes, blobs: list[bytes]
+) -> str | None:
+    try:
+        load(data, _PROBE_PASSWORD)
+    except ODD_INPUT as exc:
+        return _decryption_failure(exc, blobs)
+    return None
+
+
+def _decryption_failure(exc: Exception, blobs: list[bytes]) -> str | None:
+    """Why an encrypted key could not be decrypted when no password could help; None
+    when a wrong password may be the reason.
+
+    cryptography says "Incorrect password" when the padding check fails; a stream
+    cipher (RC4) gives garbage instead, which does not parse: both may be a wrong
+    password. Unknown algorithms and invalid parameters are named in its message.
+    """
+    message = str(exc)
+    if isinstance(exc, UnsupportedAlgorithm):
+        return _pbes2_problem(blobs) or "an encryption algorithm it does not support"
+    unknown = re.search(r"Unknown key encryption algorithm: ([0-9.]+)", message)
+    if unknown is not None:
+        return _pbes2_problem(blobs) or f"an unknown encryption algorithm ({unknown.group(1)})"
+    if "unknown cipher" in message.lower():
+        return "a cipher it does not support"
+    if "DEK-Info" in message:
+        return "its encryption header (DEK-Info) is damaged"
+    if "Invalid key" in message:
+        return _pbes2_problem(blobs) or "encryption parameters it does not support"
+    return None
+
+
+#: Ciphers of traditional OpenSSL PEM encryption cryptography decrypts, and IV sizes.
+_DEK_CIPHERS = {"AES-128-CBC": 16, "AES-256-CBC": 16, "DES-EDE3-CBC": 8}
+_PROC_TYPE = re.compile(rb"^Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYPTED[ \t]*\r?$", re.MULTILINE)
+_DEK_INFO = re.compile(rb"^DEK-Info:[ \t]*([^,\r\n]*)(?:,([^\r\n]*))?\r?$", re.MULTILINE)
+
+
+def _dek_info_problem(data: bytes) -> str | None:
+    """What is wrong with the encryption header of a traditional encrypted PEM key."""
+    if _PROC_TYPE.search(data) is None:
+        return None
+    found = _DEK_INFO.search(data)
+    if found is None:
+        return "its encryption header has no DEK-Info line"
+    cipher = found.group(1).strip().decode("ascii", "replace").upper()
+    size = _DEK_CIPHERS.get(cipher)
+    if size is None:
+        shown = cipher[:40] or "none"
+        return f"the cipher {shown} (this program reads AES-128-CBC, AES-256-CBC, DES-EDE3-CBC)"
+    if found.group(2) is None:
+        return "its encryption header (DEK-Info) is damaged: it gives no IV"
+    iv_text = found.group(2).strip()
+    try:
+        iv = bytes.fromhex(iv_text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return "its encryption header (DEK-Info) is damaged: the IV is not hexadecimal"
+    if len(iv) < size:
+        return (
+            f"its encryption header (DEK-Info) is damaged: the IV has {len(iv)} bytes, "
+            f"{cipher} needs {size}"
+        )
+    return None
+
+
+_PBES2 = "1.2.840.113549.1.5.13"
+_PBKDF2 = "1.2.840.113549.1.5.12"
+_SCRYPT = "1.3.6.1.4.1.11591.4.11"
+_PRFS = {
+    "1.2.840.113549.2.7": "hmacWithSHA1",
+    "1.2.840.113549.2.8": "hmacWithSHA224",
+    "1.2.840.113549.2.9": "hmacWithSHA256",
+    "1.2.840.113549.2.10": "hmacWithSHA384",
+    "1.2.840.113549.2.11": "hmacWithSHA512",
+}
+#: PBES2 ciphers cryptography decrypts, and their IV sizes.
+_PBES2_CIPHERS = {
+    "2.16.840.1.101.3.4.1.2": ("aes-128-cbc", 16),
+    "2.16.840.1.101.3.4.1.22": ("aes-192-cbc", 16),
+    "2.16.840.1.101.3.4.1.42": ("aes-256-cbc", 16),
+    "1.2.840.113549.3.7": ("des-ede3-cbc", 8),
+    "1.2.840.113549.3.2": ("rc2-cbc", 8),
+}
+#: RC2 parameter version 58: an effective key length of 128 bits, the one it reads.
+_RC2_128 = 58
+
+
+def _pbes2_problem(blobs: Sequence[bytes]) -> str | None:
+    """What in a PKCS #8 PBES2 header this program cannot decrypt: the key derivation,
+    its PRF, the cipher, or a damaged IV or iteration count. None when it looks right,
+    or when the data is not PBES2 (or not DER this parser reads)."""
+    for blob in blobs:
+        try:
+            problem = _pbes2_header_problem(blob)
+        except (ValueError, IndexError):
+            continue
+        if problem is not None:
+            return problem
+    return None
+
+
+def _oid_at(data: bytes, element: tuple[int, int, int]) -> str:
+    if element[0] != 0x06:
+        raise ValueError("not an OBJECT IDENTIFIER")
+    return _oid_text(data[element[1] : element[2]])
+
+
+def _pbes2_header_problem(der: bytes) -> str | None:
+    tag, start, end = _tlv(der, 0)
+    top = _children(der, start, end)
+    if tag != 0x30 or len(top) != 2 or top[0][0] != 0x30 or top[1][0] != 0x04:
+        return None  # not an EncryptedPrivateKeyInfo
+    algorithm = _children(der, top[0][1], top[0][2])
+    scheme = _oid_at(der, algorithm[0])
+    if scheme != _PBES2:
+        return None  # PBES1 and PKCS #12 schemes: cryptography names unknown ones
+    params = _children(der, algorithm[1][1], algorithm[1][2])
+    kdf = _children(der, params[0][1], params[0][2])
+    kdf_oid = _oid_at(der, kdf[0])
+    if kdf_oid == _PBKDF2:
+        kdf_params = _children(der, kdf[1][1], kdf[1][2])
+        iterations = int.from_bytes(der[kdf_params[1][1] : kdf_params[1][2]], "big", signed=True)
+        if iterations < 1:
+            return f"its encryption header is damaged: {iterations} key-derivation iterations"
+        prf = next((item for item in kdf_params[2:] if item[0] == 0x30), None)
+        if prf is not None:
+            prf_oid = _oid_at(der, _children(der, prf[1], prf[2])[0])
+            if prf_oid not in _PRFS:
+                return f"the password hash (PRF) {_oid_name(prf_oid)}, which it does not know"
+    elif kdf_oid != _SCRYPT:
+        return f"the key derivation function {_oid_name(kdf_oid)}, which it does not know"
+    cipher = _children(der, params[1][1], params[1][2])
+    cipher_oid = _oid_at(der, cipher[0])
+    known = _PBES2_CIPHERS.get(cipher_oid)
+    if known is None:
+        return f"the cipher {_oid_name(cipher_oid)}, which it does not know"
+    name, size = known
+    iv_element = cipher[1]
+    if name == "rc2-cbc" and iv_element[0] == 0x30:
+        rc2 = _children(der, iv_element[1], iv_element[2])
+        if len(rc2) == 2:
+            version = int.from_bytes(der[rc2[0][1] : rc2[0][2]], "big")
+            if version != _RC2_128:
+                return "RC2 with an effective key length other than 128 bits"
+        iv_element = rc2[-1]
+    if iv_element[0] != 0x04:
+        return "its encryption header is damaged: the cipher has no IV"
+    iv_size = iv_element[2] - iv_element[1]
+    if iv_size != size:
+        return (
+            f"its encryption header is damaged: the IV has {iv_size} bytes, "
+            f"{name} needs {size}"
+        )
+    return None
 
 
 def read_certificate_only(cert_data: bytes) -> Material:
-    """Read a certificate file (PEM, bundle or DER) without a private key."""
-    certs = read_certificates(cert_data)
+    """Read a certificate file (PEM, bundle in any order, or DER) without a private key."""
+    certs, problem = read_certificate_list(cert_data)
     if not certs:
-        return Material(findings=(_unreadable_cert(cert_data),))
-    leaf, chain = _pick_leaf(certs, None, preferred=certs[0])
+        return Material(findings=(problem or unreadable_finding(_NO_CERTIFICATE),))
+    leaf, chain = _pick_leaf(certs, None)
     return Material(certificate=leaf, chain=chain)
 
 
-def _unreadable_cert(cert_data: bytes) -> Finding:
-    if not cert_data:
-        return unreadable_finding("The certificate file is empty.")
-    return unreadable_finding(
-        "The certificate file holds no readable X.509 certificate in PEM or DER form."
-    )
+def _key_finding(exc: UnreadableError) -> Finding:
+    if isinstance(exc, UnsupportedEncryptionError):
+        return unreadable_finding(exc.message, exc.fix)
+    return unreadable_finding(exc.message)
 
 
 def read_x509_pair(key_data: bytes, key_password: bytes | None, cert_data: bytes) -> Material:
@@ -458,14 +970,14 @@ def read_x509_pair(key_data: bytes, key_password: bytes | None, cert_data: bytes
     except WrongPasswordError as exc:
         findings.append(_wrong_password(exc.message))
     except UnreadableError as exc:
-        findings.append(unreadable_finding(exc.message))
-    certs = read_certificates(cert_data)
+        findings.append(_key_finding(exc))
+    certs, problem = read_certificate_list(cert_data)
     if not certs:
-        findings.append(_unreadable_cert(cert_data))
+        findings.append(problem or unreadable_finding(_NO_CERTIFICATE))
         return Material(private_key=key, findings=tuple(findings))
-    # The certificate the key opens is the leaf; otherwise the bundle order decides.
+    # The certificate the key opens is the leaf; otherwise the one that issued no other.
     matching = next((c for c in certs if keys_match(c, key)), None) if key is not None else None
-    leaf, chain = _pick_leaf(certs, None, preferred=matching or certs[0])
+    leaf, chain = _pick_leaf(certs, None, preferred=matching)
     if key is not None and matching is None and leaf is not None:
         findings.append(_key_mismatch(leaf))
     return Material(certificate=leaf, chain=chain, private_key=key, findings=tuple(findings))
@@ -474,9 +986,11 @@ def read_x509_pair(key_data: bytes, key_password: bytes | None, cert_data: bytes
 def read_pkcs12(data: bytes, password: bytes | None) -> Material:
     """Read a PKCS #12 container (modern AES-256/PBKDF2 or legacy RC2-40/3DES).
 
-    ``None`` and ``b""`` are both tried for an empty password. A parse failure is
-    ``unreadable``; a password failure is told apart from undecryptable content
-    (an unsupported cipher or damaged data) by checking the container's own MAC.
+    ``None`` and ``b""`` are both tried for an empty password; a container that is not
+    protected opens also when a password is given (a note says it was not needed). A
+    parse failure is ``unreadable``; a password failure is told apart from
+    undecryptable content (an unsupported cipher or damaged data) by checking the
+    container's own MAC.
     """
     if not data:
         return Material(findings=(unreadable_finding("The PKCS #12 file is empty."),))
@@ -484,15 +998,22 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
         return Material(findings=(unreadable_finding(_TOO_MANY_ITERATIONS),))
     candidates: list[bytes | None] = [password] if password else [None, b""]
     loaded: pkcs12.PKCS12KeyAndCertificates | None = None
-    for candidate in candidates:
+    notes: tuple[str, ...] = ()
+    for candidate in [*candidates, *([None, b""] if password else [])]:
         try:
             loaded = pkcs12.load_pkcs12(data, candidate)
-            break
         except ValueError as exc:
             if "Invalid password" not in str(exc):
                 return Material(findings=(_unreadable_p12(),))
-        except (TypeError, UnsupportedAlgorithm, x509.InvalidVersion):
+            continue
+        except ODD_INPUT:
             return Material(findings=(_unreadable_p12(),))
+        if candidate not in candidates:
+            notes = (
+                "The PKCS #12 container is not protected by a password: the password "
+                "given was not needed.",
+            )
+        break
     if loaded is None:
         return Material(findings=(_password_or_cipher(data, candidates, password),))
 
@@ -502,8 +1023,14 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
     if preferred is not None:
         certs.append(preferred)
     certs += [c.certificate for c in loaded.additional_certs]
-    if not all(fully_parsed(c) for c in certs):
-        return Material(findings=(_unreadable_p12(),))
+    for index, cert in enumerate(certs):
+        problem = loaded_problem(cert)
+        if problem is not None:
+            who = "The certificate" if len(certs) == 1 else (
+                f"Certificate {index + 1} of {len(certs)}")
+            return Material(findings=(unreadable_finding(
+                f"{who} in the PKCS #12 container cannot be read: {problem}.",
+                _REISSUE_MALFORMED),))
     leaf, chain = _pick_leaf(certs, key, preferred)
     findings: list[Finding] = []
     if key is None:
@@ -512,7 +1039,9 @@ def read_pkcs12(data: bytes, password: bytes | None) -> Material:
         findings.append(_no_certificate("the PKCS #12 container"))
     elif key is not None and not keys_match(leaf, key):
         findings.append(_key_mismatch(leaf))
-    return Material(certificate=leaf, chain=chain, private_key=key, findings=tuple(findings))
+    return Material(
+        certificate=leaf, chain=chain, private_key=key, findings=tuple(findings), notes=notes
+    )
 
 
 def _unreadable_p12() -> Finding:

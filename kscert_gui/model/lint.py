@@ -11,12 +11,21 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from kscert_gui.model.certificate import Finding, key_description, signature_description
+from kscert_gui.model.certificate import (
+    ABSENT_OR_ODD,
+    ODD_INPUT,
+    WEAK_HASHES,
+    Finding,
+    certificate_key_description,
+    signature_description,
+    signature_hash,
+    unknown_key_type,
+    with_article,
+)
 from kscert_gui.model.clock import ensure_utc, iso
 from kscert_gui.model.crypto import Material, normalize_address
 from kscert_gui.model.errors import ValidationError
@@ -48,19 +57,6 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 MAX_VALIDITY_SECONDS = 397 * 86_400
 MIN_RSA_BITS = 2048
 EXPIRES_SOON = timedelta(days=30)
-
-_WEAK_SIGNATURE_OIDS = frozenset(
-    ObjectIdentifier(dotted)
-    for dotted in (
-        "1.2.840.113549.1.1.2",  # md2WithRSAEncryption
-        "1.2.840.113549.1.1.3",  # md4WithRSAEncryption
-        "1.2.840.113549.1.1.4",  # md5WithRSAEncryption
-        "1.2.840.113549.1.1.5",  # sha1WithRSAEncryption
-        "1.3.14.3.2.29",  # sha1WithRSASignature (OIW)
-        "1.2.840.10045.4.1",  # ecdsa-with-SHA1
-        "1.2.840.10040.4.3",  # dsa-with-sha1
-    )
-)
 
 _KEY_USAGE_BITS = (
     ("digital_signature", "digitalSignature"),
@@ -191,13 +187,11 @@ def _validity(cert: x509.Certificate, at: datetime, switch_at: datetime | None) 
 
 
 def _key(cert: x509.Certificate) -> list[Finding]:
+    unknown = unknown_key_type(cert)
     try:
-        public = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
-        description = cert.public_key_algorithm_oid.dotted_string
+        public = None if unknown is not None else cert.public_key()
+    except ODD_INPUT:
         public = None
-    else:
-        description = key_description(public)
     if isinstance(public, rsa.RSAPublicKey):
         if public.key_size < MIN_RSA_BITS:
             return [
@@ -211,12 +205,16 @@ def _key(cert: x509.Certificate) -> list[Finding]:
                 )
             ]
         return []
+    if unknown is not None and unknown.startswith("unknown"):
+        what = f"a key of a type this program does not know ({unknown.partition('(')[2][:-1]})"
+    else:
+        what = f"{with_article(certificate_key_description(cert))} key"
     return [
         Finding(
             "non-rsa-key",
             "warning",
             "server",
-            f"The certificate has a {description} key; the server documents RSA keys only.",
+            f"The certificate has {what}; the server documents RSA keys only.",
             "Prefer an RSA key of 2048 bits or more unless every device is known to "
             "accept this key type.",
         )
@@ -224,22 +222,17 @@ def _key(cert: x509.Certificate) -> list[Finding]:
 
 
 def _signature(cert: x509.Certificate) -> list[Finding]:
-    weak = cert.signature_algorithm_oid in _WEAK_SIGNATURE_OIDS
-    if not weak:
-        try:
-            algorithm = cert.signature_hash_algorithm  # covers RSASSA-PSS with SHA-1
-        except UnsupportedAlgorithm:
-            algorithm = None
-        weak = isinstance(algorithm, hashes.SHA1 | hashes.MD5)
-    if not weak:
+    digest = signature_hash(cert)
+    if digest not in WEAK_HASHES:
         return []
     return [
         Finding(
             "weak-signature",
             "error",
             "apple",
-            f"The certificate is signed with {signature_description(cert)}; SHA-1 and "
-            "MD5 signatures are not trusted.",
+            f"The certificate is signed with {digest}, algorithm "
+            f"{signature_description(cert)}; MD2, MD4, MD5 and SHA-1 signatures are not "
+            "trusted.",
             "Have the certificate signed again with SHA-256 or stronger.",
         )
     ]
@@ -252,7 +245,7 @@ def _extension(cert: x509.Certificate, kind: type[_E]) -> _E | None:
     """The extension's value, or None when absent or malformed."""
     try:
         return cert.extensions.get_extension_for_class(kind).value
-    except (x509.ExtensionNotFound, ValueError):
+    except ABSENT_OR_ODD:
         return None
 
 
@@ -406,7 +399,7 @@ def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         cert.verify_directly_issued_by(issuer)
     except InvalidSignature:
         return False
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except ODD_INPUT:
         return True
     return True
 

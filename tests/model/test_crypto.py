@@ -743,7 +743,11 @@ def test_openssl_pkcs12_empty_password(openssl_files: Path) -> None:
     for password in (None, b""):
         material = read_pkcs12(data, password)
         assert material.ok and material.certificate is not None
-    assert codes(read_pkcs12(data, PASSWORD)) == ["wrong-password"]
+        assert material.notes == ()
+    # DESIGN §4: an unprotected container given a password opens, and says so.
+    given = read_pkcs12(data, PASSWORD)
+    assert given.ok and given.certificate is not None
+    assert given.notes and "not protected by a password" in given.notes[0]
 
 
 @pytest.mark.integration
