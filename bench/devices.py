@@ -81,7 +81,7 @@ def facade_import(csv_path: Path, work: Path) -> tuple[float, Path]:
     home = work / "store"
     shutil.rmtree(home, ignore_errors=True)
     with AdministrationServer.open(home, MemorySecretStore(), clock=FixedClock(NOW)) as server:
-        seconds, report = timed(lambda: server.import_devices(csv_path))
+        seconds, report = timed(lambda: server.fleet.import_devices(csv_path))
         assert report.rows == report.added
     return seconds, home
 
@@ -91,8 +91,8 @@ def forecast_figures(server: AdministrationServer, runs: int) -> tuple[float, fl
     from kscert_gui.model.connection import read_fleet
     from kscert_gui.model.fleet import MOBILE_PLATFORMS
 
-    total = statistics.median(timed(server.device_table)[0] for _ in range(runs))
-    table = server.device_table()
+    total = statistics.median(timed(server.fleet.device_table)[0] for _ in range(runs))
+    table = server.fleet.device_table()
     assert table.window is not None
     inputs = list(zip(table.last_s, table.period_s, table.gateway,
                       [p in MOBILE_PLATFORMS for p in table.platforms], strict=True))
@@ -112,7 +112,7 @@ def view_figures(server: AdministrationServer) -> tuple[float, float, float]:
     from kscert_gui.ui.paintwatch import PaintWatch
 
     app = QApplication.instance() or QApplication([])
-    table = server.device_table()
+    table = server.fleet.device_table()
     model = DeviceTableModel()
     view = make_device_view(model, "benchDevices", "Devices")
     view.resize(1100, 700)
@@ -168,11 +168,11 @@ def main() -> int:
         with AdministrationServer.open(home, MemorySecretStore(),
                                        clock=FixedClock(NOW)) as server:
             server.reissue(ReissueRequest("mdm.bench.example", None), confirmed=True)
-            server._clock = FixedClock(NOW + timedelta(hours=1))
+            server.core._clock = FixedClock(NOW + timedelta(hours=1))
             server.reissue(ReissueRequest(None, 30), confirmed=True)
             forecast_s, model_s = forecast_figures(server, args.runs)
             status_s = statistics.median(timed(server.status)[0] for _ in range(args.runs))
-            counts = server.fleet_summary().counts
+            counts = server.fleet.fleet_summary().counts
             paint_s, sort_last_s, sort_group_s = view_figures(server)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = f"{args.devices:,}".replace(",", " ")

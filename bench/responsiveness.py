@@ -97,13 +97,16 @@ def probe(app: QApplication, console: Console, bits: int) -> tuple[float, float]
 
     meter.start()
     tasks.run_in_background(
-        host, lambda: console.reissue(ReissueRequest(None, 30, key_size=bits)), done, failed
+        host,
+        lambda: console.server.reissue(ReissueRequest(None, 30, key_size=bits), confirmed=True),
+        done,
+        failed,
     )
     app.exec()
     host.close()
     if errors:
         raise SystemExit(f"reissue failed: {errors[0]}")
-    reserve = console.status().reserve
+    reserve = console.server.status().reserve
     if reserve is None or reserve.info.key != f"RSA {bits}":
         raise SystemExit(f"expected an RSA {bits} reserve, got {reserve and reserve.info.key}")
     return meter.stall_ms(), finished[0] if finished else float("nan")
@@ -119,7 +122,7 @@ def fleet_store(work: Path, devices: int) -> tuple[Path, MemorySecretStore, Fixe
     secrets = MemorySecretStore()
     clock = FixedClock(NOW)
     with AdministrationServer.open(home, secrets, clock=clock) as server:
-        report = server.import_devices(csv_path)
+        report = server.fleet.import_devices(csv_path)
         assert report.added == devices, report
         server.reissue(ReissueRequest("mdm.bench.example", None), confirmed=True)
         clock.advance(timedelta(hours=1))
@@ -221,8 +224,7 @@ def main() -> int:
         server = AdministrationServer.open(Path(tmp) / "store", MemorySecretStore())
         console = Console(server)
         try:
-            console.call(lambda s: s.reissue(ReissueRequest("bench.example", None),
-                                             confirmed=True))
+            console.server.reissue(ReissueRequest("bench.example", None), confirmed=True)
             results = [probe(app, console, args.bits) for _ in range(args.repeat)]
         finally:
             console.close()

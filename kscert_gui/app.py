@@ -383,10 +383,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"kscert-gui: logging disabled: {err}", file=sys.stderr)
     app = QApplication.instance()
     if not isinstance(app, QApplication):
-        app = QApplication(sys.argv[:1])
+        # argv[0] is the window manager's instance name (WM_CLASS): "kscert-gui", not
+        # "__main__.py" when started with python -m.
+        app = QApplication(["kscert-gui"])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    app.setApplicationDisplayName("Administration Server")
+    # No application display name: Qt would append it to every window title, and the
+    # titles already name their window once ("Properties: Administration Server Training").
     app.setDesktopFileName("kscert-gui")
     app.setWindowIcon(resources.icon("kscert-gui"))
     hook = ExceptHook()

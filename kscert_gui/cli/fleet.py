@@ -163,7 +163,7 @@ def register(sub: SubParsers) -> None:
 def cmd_devices_add(args: argparse.Namespace) -> int:
     last = parse_instant(args.last_sync) if args.last_sync else None
     with open_server(args, writable=True) as server:
-        view = server.add_device(args.name, args.group, args.platform, last,
+        view = server.fleet.add_device(args.name, args.group, args.platform, last,
                                  create_group=args.create_group)
     emit(args, {"device": view.to_json()},
          [f"Added {view.name} ({view.platform}) to {view.group}"])
@@ -176,7 +176,7 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
     report: DeviceImportReport
     with open_server(args, writable=True) as server:
         try:
-            report = server.import_devices(args.file, skip_bad_rows=args.skip_bad_rows)
+            report = server.fleet.import_devices(args.file, skip_bad_rows=args.skip_bad_rows)
         except DeviceImportError as err:
             report = err.report
             for e in report.errors:
@@ -204,10 +204,10 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
     from kscert_gui.services.fleet_service import state_label, summarize
 
     with open_server(args, writable=False) as server:
-        table = server.device_table()
+        table = server.fleet.device_table()
         group_ids: set[int] | None = None
         if args.group:
-            root = server.find_group(args.group).id
+            root = server.fleet.find_group(args.group).id
             prefix = table.paths[root]
             group_ids = {gid for gid, path in table.paths.items()
                          if path == prefix or path.startswith(prefix + "/")}
@@ -243,7 +243,7 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
 
 def cmd_groups_list(args: argparse.Namespace) -> int:
     with open_server(args, writable=False) as server:
-        groups = server.group_settings()
+        groups = server.fleet.group_settings()
     emit(
         args,
         {"groups": [g.to_json() for g in groups]},
@@ -256,7 +256,7 @@ def cmd_groups_list(args: argparse.Namespace) -> int:
 def cmd_groups_set_sync(args: argparse.Namespace) -> int:
     hours: float | None = None if args.inherit else args.hours
     with open_server(args, writable=True) as server:
-        settings = server.set_group_sync(args.group, hours)
+        settings = server.fleet.set_group_sync(args.group, hours)
     how = "inherited" if settings.sync_hours is None else "own setting"
     emit(args, {"group": settings.to_json()},
          [f"{settings.path}: synchronization every {settings.effective_hours:g} hours "
@@ -267,7 +267,7 @@ def cmd_groups_set_sync(args: argparse.Namespace) -> int:
 def cmd_simulate_advance(args: argparse.Namespace) -> int:
     delta = timedelta(days=args.days) if args.days is not None else timedelta(hours=args.hours)
     with open_server(args, writable=True) as server:
-        report = server.simulate_advance(delta)
+        report = server.fleet.simulate_advance(delta)
         status = server.status()
     c = report.summary.counts
     text = [f"Simulation clock: {iso(report.start)} → {iso(report.end)}",
@@ -289,7 +289,7 @@ def cmd_simulate_reinstall(args: argparse.Namespace) -> int:
     if not args.names and not args.lost:
         raise UsageError("name the devices to re-enroll, or give --lost")
     with open_server(args, writable=True) as server:
-        report = server.reinstall_agent(args.names, lost=args.lost)
+        report = server.fleet.reinstall_agent(args.names, lost=args.lost)
     text = [f"Reinstalled the agent on {len(report.names)} device(s) at {iso(report.at)}"]
     text += [printable(n) for n in report.names[:20]]
     if len(report.names) > 20:

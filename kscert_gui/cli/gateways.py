@@ -109,7 +109,7 @@ def _stale_note(view: DistributionPointView) -> list[str]:
 
 def cmd_gateways_add(args: argparse.Namespace) -> int:
     with open_server(args, writable=True) as server:
-        view = server.add_gateway(args.device, args.scope, agent_port=args.agent_port,
+        view = server.points.add_gateway(args.device, args.scope, agent_port=args.agent_port,
                                   mobile_port=args.mobile_port)
     text = [f"Added connection gateway: {_line(view)}"]
     for w in _stale_note(view):
@@ -124,14 +124,14 @@ def cmd_gateways_remove(args: argparse.Namespace) -> int:
             f"Removing {args.device} disables it as a distribution point; confirm with --yes."
         )
     with open_server(args, writable=True) as server:
-        view = server.remove_distribution_point(args.device, confirmed=True)
+        view = server.points.remove_distribution_point(args.device, confirmed=True)
     sys.stdout.write(f"Removed distribution point {view.host} (scope {view.scope}).\n")
     return EXIT_OK
 
 
 def cmd_gateways_reconnect(args: argparse.Namespace) -> int:
     with open_server(args, writable=True) as server:
-        view = server.reconnect_gateway(args.device)
+        view = server.points.reconnect_gateway(args.device)
     emit(args, {"gateway": view.to_json()},
          [f"Reconnected connection gateway: {_line(view)}"])
     return EXIT_OK
@@ -140,7 +140,7 @@ def cmd_gateways_reconnect(args: argparse.Namespace) -> int:
 def cmd_gateways_list(args: argparse.Namespace) -> int:
     with open_server(args, writable=False) as server:
         version = server.server_version()
-        views = server.gateways()
+        views = server.points.gateways()
         st = server.status()
     data = {
         "at": iso(st.at),
@@ -159,7 +159,7 @@ def cmd_gateways_list(args: argparse.Namespace) -> int:
 
 def cmd_server_set_version(args: argparse.Namespace) -> int:
     with open_server(args, writable=True) as server:
-        previous = server.set_server_version(args.version)
+        previous = server.points.set_server_version(args.version)
     if previous == args.version:
         sys.stdout.write(f"The server version is already {args.version}.\n")
     else:

@@ -164,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Read-only: serving must never keep other commands from changing the store.
         with AdministrationServer.open(home, secret_store(args), writable=False) as server:
             endpoints = TlsServer(
-                server,
+                server.endpoints,
                 bind=args.bind,
                 server_port=args.server_port,
                 clock=None if server.training else system_clock,
@@ -195,7 +195,7 @@ def _store_match(args: argparse.Namespace, sha256: str) -> tuple[str | None, str
         return None, f"No store in {home} to compare with."
     try:
         with AdministrationServer.open(home, secret_store(args), writable=False) as server:
-            return server.match_served(sha256), None
+            return server.endpoints.match_served(sha256), None
     except StoreError as err:
         return None, f"The store cannot be read to compare with: {err.message}"
 

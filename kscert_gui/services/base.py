@@ -1,10 +1,22 @@
-"""The part of the facade that its feature mixins rely on (store, clock, secrets)."""
+"""What every part of the Administration Server shares: the store, the secret store, the
+clock, and the record of switches (DESIGN §5).
+
+:class:`AdministrationServer` (services/server.py) is composed of parts — ``fleet``
+(services/fleet_service.py), ``points`` (services/gateway_service.py), ``endpoints``
+(services/endpoint_service.py) — and keeps the certificates itself. Each part holds the
+one :class:`Core` and nothing of the others, so the arrows run one way: server → parts →
+core → store.
+"""
 
 from __future__ import annotations
 
+import socket
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+from kscert_gui.model import gateways as gateway_rules
+from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
 from kscert_gui.model.schedule import EffectiveState, SlotRecord, effective_state
 from kscert_gui.services.secrets import SecretStore
 from kscert_gui.services.store import CertificateRow, Store
@@ -27,15 +39,108 @@ def state_of(rows: Sequence[CertificateRow], at: datetime) -> EffectiveState:
     return effective_state([slot_record(r) for r in rows], at)
 
 
-class ServerBase:
-    """Attributes every AdministrationServer mixin may use."""
+class Core:
+    """The store, the secret store and the clock of one Administration Server."""
 
-    store: Store
-    secrets: SecretStore
+    def __init__(self, store: Store, secrets: SecretStore, clock: Clock = system_clock) -> None:
+        self.store = store
+        #: Replaced by the GUI when the keyring is unusable (DESIGN §10: the passphrase the
+        #: person typed, in memory only); every part reads it from here.
+        self.secrets = secrets
+        self._clock = clock
+
+    @property
+    def read_only(self) -> bool:
+        return not self.store.writable
+
+    @property
+    def name(self) -> str:
+        """The server's name ("Training" for the demo store); a store that has none is named
+        after this computer, as the console tree names an Administration Server by its host
+        (a new store's placeholder, "Administration Server", counts as none)."""
+        name = self.store.get_meta("name")
+        if not name or name == "Administration Server":
+            return socket.gethostname() or "localhost"
+        return name
+
+    @property
+    def training(self) -> bool:
+        return self.store.get_meta("kind") == "training"
 
     def now(self) -> datetime:
-        """The current instant (a training store's simulation clock, else real time)."""
-        raise NotImplementedError
+        """The current instant: a training store's simulation clock, else the real clock."""
+        if self.training:
+            sim = self.store.get_meta("sim_now")
+            if sim:
+                return parse_instant(sim)
+        return ensure_utc(self._clock())
 
     def server_version(self) -> str:
         return self.store.get_meta("server_version") or "14.2"
+
+    def rows(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:
+        """Every certificate record, oldest first."""
+        return self.store.list_certificates(conn)
+
+    def observe(self, conn: sqlite3.Connection, at: datetime) -> tuple[
+        list[CertificateRow], EffectiveState
+    ]:
+        """The records and the effective state at ``at`` inside a change's transaction; a
+        switch seen for the first time is recorded first."""
+        rows = self.rows(conn)
+        eff = state_of(rows, at)
+        self.record_switches_in(conn, rows, eff)
+        return rows, eff
+
+    def record_switches(self, rows: Sequence[CertificateRow], eff: EffectiveState) -> None:
+        """Write each switch the program sees for the first time to the audit log."""
+        by_id = {r.id: r for r in rows}
+        if not any(by_id[s.reserve_id].state == "pending" for s in eff.switches):
+            return
+        with self.store.transaction() as conn:
+            self.record_switches_in(conn, rows, eff)
+
+    def record_switches_in(
+        self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
+    ) -> None:
+        by_id = {r.id: r for r in rows}
+        for s in eff.switches:
+            if by_id[s.reserve_id].state != "pending":
+                continue
+            if not self.store.record_switch_observed(conn, s.reserve_id, s.at):
+                continue
+            self.store.update_certificate_state(conn, s.reserve_id, "main", activated_at=s.at)
+            if s.previous_id is not None:
+                self.store.update_certificate_state(conn, s.previous_id, "retired", ended_at=s.at)
+            self.store.audit(
+                conn,
+                eff.at,
+                "switch-observed",
+                {
+                    "reserve_id": s.reserve_id,
+                    "previous_id": s.previous_id,
+                    "switched_at": iso(s.at),
+                    "sha256": by_id[s.reserve_id].sha256,
+                },
+            )
+            self.after_switch(conn, s.reserve_id)
+
+    def after_switch(self, conn: sqlite3.Connection, new_main_id: int) -> None:
+        """Deliver the new main certificate to gateways where the version does so."""
+        if gateway_rules.delivers_automatically(self.server_version()):
+            self.store.distribution_points.deliver_to_all_gateways(conn, new_main_id)
+
+
+class Part:
+    """One part of the server (fleet, distribution points, endpoints): it works through the
+    shared :class:`Core` only."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    def now(self) -> datetime:
+        return self.core.now()

@@ -3,9 +3,9 @@
 ``kscert serve`` asks two things of the facade, both read-only so that it never
 holds the store's lock (other commands keep changing the store while it runs):
 
-- :meth:`EndpointOps.endpoint_plan`: *which* certificate each endpoint serves at
+- :meth:`Endpoints.endpoint_plan`: *which* certificate each endpoint serves at
   an instant — cheap (no key is opened), so it can be polled;
-- :meth:`EndpointOps.served_material`: the certificate, its chain and its
+- :meth:`Endpoints.served_material`: the certificate, its chain and its
   private key, decrypted with the store passphrase — only when a plan changes.
 
 Time is the facade's clock: ``now()``, which for a training store is the
@@ -17,7 +17,6 @@ follows it (DESIGN §6, §11).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -25,7 +24,7 @@ from kscert_gui.model import crypto
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import NotFoundError, SecretStoreError, WrongPasswordError
-from kscert_gui.services.base import ServerBase, state_of
+from kscert_gui.services.base import Part, state_of
 from kscert_gui.services.views import (
     CheckReport,
     EndpointCert,
@@ -35,16 +34,12 @@ from kscert_gui.services.views import (
     ServedMaterial,
 )
 
-if TYPE_CHECKING:
-    pass
-
-
 #: The Administration Server's port for connecting mobile devices (DESIGN §7, §9).
 DEFAULT_SERVER_PORT = 13292
 
 
-class EndpointOps(ServerBase):
-    """Facade methods for this feature; AdministrationServer inherits them."""
+class Endpoints(Part):
+    """What the TLS endpoints serve (``server.endpoints``, DESIGN §9 serve/check)."""
 
     def endpoint_plan(self, at: datetime | None = None) -> EndpointPlan:
         """What the server endpoint and every connection gateway serve at ``at`` (default now).
@@ -69,7 +64,7 @@ class EndpointOps(ServerBase):
                 next_sha256=sha[reserve] if reserve is not None else None,
                 next_at=eff.switch_at if reserve is not None else None,
             )
-        automatic = gateway_rules.delivers_automatically(self.server_version())
+        automatic = gateway_rules.delivers_automatically(self.core.server_version())
         gateways: list[GatewayEndpoint] = []
         for host, port, held in self.store.distribution_points.gateway_ports():
             cert: EndpointCert | None = None
@@ -90,10 +85,10 @@ class EndpointOps(ServerBase):
         row = self.store.get_certificate(cert_id)
         if row is None:
             raise NotFoundError(f"Certificate {cert_id} does not exist.")
-        passphrase = self.secrets.get_passphrase(self.store.store_id)
+        passphrase = self.core.secrets.get_passphrase(self.store.store_id)
         if passphrase is None:
             raise SecretStoreError(
-                f"The {self.secrets.description} holds no passphrase for this store, so the "
+                f"The {self.core.secrets.description} holds no passphrase for this store, so the "
                 "private key to serve cannot be opened. Restore the keyring entry or give the "
                 "store passphrase (--passphrase-file)."
             )
@@ -101,7 +96,7 @@ class EndpointOps(ServerBase):
             key = crypto.decrypt_private_key(row.key_enc, passphrase)
         except WrongPasswordError:
             raise SecretStoreError(
-                f"The passphrase from the {self.secrets.description} does not open this "
+                f"The passphrase from the {self.core.secrets.description} does not open this "
                 "store's private keys, so nothing can be served."
             ) from None
         return ServedMaterial(

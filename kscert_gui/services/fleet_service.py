@@ -46,9 +46,9 @@ from kscert_gui.model.fleet import (
     period_seconds,
     stays_offline,
 )
-from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS
+from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS, EffectiveState
 from kscert_gui.services import device_csv
-from kscert_gui.services.base import ServerBase, slot_record
+from kscert_gui.services.base import Part, slot_record, state_of
 from kscert_gui.services.device_csv import ROOT_GROUP
 from kscert_gui.services.store import insert_columns
 from kscert_gui.services.views import (
@@ -62,7 +62,6 @@ from kscert_gui.services.views import (
 from kscert_gui.services.views import DeviceTable as DeviceTable  # re-export
 
 if TYPE_CHECKING:
-    from kscert_gui.model.schedule import EffectiveState
     from kscert_gui.services.store import CertificateRow, DeviceUpdate, NewDevice
 
 #: The longest simulated step: a little more than the longest activation term.
@@ -92,22 +91,11 @@ class DeviceImportError(RefusedError):
         )
 
 
-# --- the facade mixin ---------------------------------------------------------------------
+# --- the part ---------------------------------------------------------------------
 
 
-class FleetOps(ServerBase):
-    """Facade methods for this feature; AdministrationServer inherits them."""
-
-    if TYPE_CHECKING:
-        # Provided by AdministrationServer (server.py).
-        @property
-        def training(self) -> bool: ...
-
-        def _state(self, rows: Sequence[CertificateRow], at: datetime) -> EffectiveState: ...
-
-        def _record_switches_in(
-            self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
-        ) -> None: ...
+class Fleet(Part):
+    """Managed devices and groups, the §6.1 reading, and the simulation (``server.fleet``)."""
 
     # --- groups ---------------------------------------------------------------------------
 
@@ -391,7 +379,7 @@ class FleetOps(ServerBase):
 
         Called before last_sync values are replaced, so that the delivery is not forgotten.
         """
-        window = self._window_of(rows, self._state(rows, at))
+        window = self._window_of(rows, state_of(rows, at))
         if window is None:
             return
         self.store.device_syncs.keep_last_syncs(
@@ -412,11 +400,11 @@ class FleetOps(ServerBase):
     def reserve_window(self, at: datetime | None = None) -> ReserveWindow | None:
         when = ensure_utc(at) if at is not None else self.now()
         rows = self.store.list_certificates()
-        return self._window_of(rows, self._state(rows, when))
+        return self._window_of(rows, state_of(rows, when))
 
     def _gateway_scopes(self, conn: sqlite3.Connection | None) -> tuple[GatewayScope, ...]:
         """Every connection gateway with its scope and the certificate it was given."""
-        version = self.server_version()
+        version = self.core.server_version()
         return tuple(
             GatewayScope(host, scope, held, version)
             for host, scope, held in self.store.distribution_points.gateway_scopes(conn)
@@ -455,7 +443,7 @@ class FleetOps(ServerBase):
         # "all N devices lose the connection": N counts those that can still lose it.
         lose = reading.counts.devices - reading.counts.lost
         reading = replace(reading, situation=replace(situation, mobile_devices=lose))
-        window = self._window_of(rows, self._state(rows, when))
+        window = self._window_of(rows, state_of(rows, when))
         received_s: tuple[int | None, ...] = ()
         if window is not None:
             received = self.store.device_syncs.first_in_window(
@@ -496,7 +484,7 @@ class FleetOps(ServerBase):
         if rows is None:
             rows = self.store.list_certificates()
         if eff is None:
-            eff = self._state(rows, ensure_utc(at) if at is not None else self.now())
+            eff = state_of(rows, ensure_utc(at) if at is not None else self.now())
         if table is None:
             table = self.device_table(eff.at, rows=rows)
         return summarize(table)
@@ -510,7 +498,7 @@ class FleetOps(ServerBase):
 
     def _require_training(self, what: str) -> None:
         self.store.require_writable()
-        if not self.training:
+        if not self.core.training:
             raise RefusedError(
                 f"{what} is for training stores only; this store models a real server, "
                 "whose devices synchronize by themselves (import their new synchronization "
@@ -534,7 +522,7 @@ class FleetOps(ServerBase):
             end = start + delta
             rows = self.store.list_certificates(conn)
             self._keep_delivering_syncs(conn, rows, start)
-            eff_end = self._state(rows, end)
+            eff_end = state_of(rows, end)
             timeline = build_timeline([slot_record(r) for r in rows], end)
             table = self.device_table(start, conn=conn, rows=rows)
             scopes = table.situation.gateways
@@ -578,7 +566,7 @@ class FleetOps(ServerBase):
             self.store.devices.set_last_syncs(conn, updates)
             self.store.device_syncs.add_many(conn, deliveries)
             self.store.set_meta(conn, "sim_now", iso(end))
-            self._record_switches_in(conn, rows, eff_end)
+            self.core.record_switches_in(conn, rows, eff_end)
             switched = next(
                 (s.at for s in eff_end.switches if start < s.at <= end), None
             )
@@ -634,7 +622,7 @@ class FleetOps(ServerBase):
             picked = sorted(set(chosen))
             if not picked:
                 return ReinstallReport(at, ())
-            if self._state(rows, at).main_id is None:
+            if state_of(rows, at).main_id is None:
                 raise RefusedError(
                     "There is no main certificate: specify one before reinstalling the agent."
                 )

@@ -28,27 +28,21 @@ from kscert_gui.model.errors import (
     RefusedError,
     ValidationError,
 )
-from kscert_gui.model.fleet import HOST_PLATFORMS, Group, group_path
+from kscert_gui.model.fleet import HOST_PLATFORMS, group_path
 from kscert_gui.model.schedule import EffectiveState
-from kscert_gui.services.base import ServerBase, state_of
+from kscert_gui.services.base import Part, state_of
 from kscert_gui.services.fleet_service import lookup_group
 from kscert_gui.services.views import DistributionPointView, HeldCertificate, HostDevice, ScopeGroup
 
 if TYPE_CHECKING:
-    from kscert_gui.services.store import CertificateRow, DeviceRef, PointRow
+    from kscert_gui.services.store import DeviceRef, PointRow
 
 #: Group reference accepted by the facade: an id (GUI pickers) or a name / path (CLI).
 GroupRef = int | str
 
 
-class GatewayOps(ServerBase):
-    """Facade methods for this feature; AdministrationServer inherits them."""
-
-    if TYPE_CHECKING:
-        # Provided by AdministrationServer (services/server.py).
-        def _record_switches_in(
-            self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
-        ) -> None: ...
+class DistributionPoints(Part):
+    """Distribution points and connection gateways (``server.points``, DESIGN §7)."""
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -56,14 +50,14 @@ class GatewayOps(ServerBase):
         """Every distribution point by host name, with what each gateway holds at ``at``."""
         when = at if at is not None else self.now()
         rows = self.store.distribution_points.all()
-        return self._dp_point_views(rows, when)
+        return self._point_views(rows, when)
 
     def distribution_point(self, device: str) -> DistributionPointView:
         """The distribution point ``device`` (NotFoundError when it is not one)."""
-        row = self._dp_point_row(None, self._dp_device(None, device)[0])
+        row = self._point_row(None, self._device(None, device)[0])
         if row is None:
             raise NotFoundError(f"{device} is not a distribution point.")
-        return self._dp_point_views([row], self.now())[0]
+        return self._point_views([row], self.now())[0]
 
     def gateways(self, at: datetime | None = None) -> tuple[DistributionPointView, ...]:
         """The distribution points that act as connection gateways."""
@@ -71,7 +65,7 @@ class GatewayOps(ServerBase):
 
     def scope_groups(self) -> tuple[ScopeGroup, ...]:
         """Every group with its path, parents before children, names in order."""
-        groups = self._dp_group_map(None)
+        groups = self.store.groups.all()
         return tuple(
             sorted(
                 (ScopeGroup(g.id, g.name, g.parent_id, group_path(groups, g.id))
@@ -105,20 +99,20 @@ class GatewayOps(ServerBase):
         rules.check_ports(agent_port, mobile_port)
         at = self.now()
         with self.store.transaction() as conn:
-            eff = self._dp_observe(conn, at)
-            device_id, name, platform = self._dp_device(conn, device)
+            eff = self._observe(conn, at)
+            device_id, name, platform = self._device(conn, device)
             rules.check_host_platform(name, platform)
-            scope_id = self._dp_group(conn, scope)
-            if self._dp_point_row(conn, device_id) is not None:
+            scope_id = self._group(conn, scope)
+            if self._point_row(conn, device_id) is not None:
                 raise RefusedError(f"{name} is already a distribution point.")
-            self._dp_insert_point(conn, at, device_id, name, scope_id, agent_port, mobile_port,
+            self._insert_point(conn, at, device_id, name, scope_id, agent_port, mobile_port,
                                reason="add")
             if gateway:
-                self._dp_connect(conn, at, device_id, name, agent_port, mobile_port, eff.main_id,
+                self._connect(conn, at, device_id, name, agent_port, mobile_port, eff.main_id,
                               reason="add")
-            row = self._dp_point_row(conn, device_id)
+            row = self._point_row(conn, device_id)
         assert row is not None
-        return self._dp_point_views([row], at)[0]
+        return self._point_views([row], at)[0]
 
     def add_gateway(
         self,
@@ -140,9 +134,9 @@ class GatewayOps(ServerBase):
         self.store.require_writable()
         at = self.now()
         with self.store.transaction() as conn:
-            self._dp_observe(conn, at)
-            device_id, name, _platform = self._dp_device(conn, device)
-            row = self._dp_point_row(conn, device_id)
+            self._observe(conn, at)
+            device_id, name, _platform = self._device(conn, device)
+            row = self._point_row(conn, device_id)
             if row is None:
                 raise NotFoundError(f"{name} is not a distribution point.")
             if not confirmed:
@@ -153,8 +147,8 @@ class GatewayOps(ServerBase):
                     "through it lose that path until it is added again. Confirm to go on "
                     "(on the command line: --yes)."
                 )
-            view = self._dp_point_views([row], at)[0]
-            self._dp_delete_point(conn, at, row, reason="remove")
+            view = self._point_views([row], at)[0]
+            self._delete_point(conn, at, row, reason="remove")
         return view
 
     def set_connection_gateway(
@@ -176,15 +170,15 @@ class GatewayOps(ServerBase):
         at = self.now()
         points = self.store.distribution_points
         with self.store.transaction() as conn:
-            eff = self._dp_observe(conn, at)
-            device_id, name, _platform = self._dp_device(conn, device)
-            row = self._dp_point_row(conn, device_id)
+            eff = self._observe(conn, at)
+            device_id, name, _platform = self._device(conn, device)
+            row = self._point_row(conn, device_id)
             if row is None:
                 raise NotFoundError(
                     f"{name} is not a distribution point; add it as one first."
                 )
             if enabled and not row.gateway:
-                self._dp_connect(conn, at, device_id, name, agent_port, mobile_port, eff.main_id,
+                self._connect(conn, at, device_id, name, agent_port, mobile_port, eff.main_id,
                               reason="properties")
             elif enabled and (row.agent_port, row.mobile_port) != (agent_port, mobile_port):
                 points.set_ports(conn, device_id, agent_port, mobile_port)
@@ -202,9 +196,9 @@ class GatewayOps(ServerBase):
                 })
             elif not enabled:
                 points.set_ports(conn, device_id, agent_port, mobile_port)
-            new_row = self._dp_point_row(conn, device_id)
+            new_row = self._point_row(conn, device_id)
         assert new_row is not None
-        return self._dp_point_views([new_row], at)[0]
+        return self._point_views([new_row], at)[0]
 
     def reconnect_gateway(self, device: str) -> DistributionPointView:
         """The seed's reconnect: remove the distribution point, add it again with the same
@@ -214,9 +208,9 @@ class GatewayOps(ServerBase):
         self.store.require_writable()
         at = self.now()
         with self.store.transaction() as conn:
-            eff = self._dp_observe(conn, at)
-            device_id, name, _platform = self._dp_device(conn, device)
-            row = self._dp_point_row(conn, device_id)
+            eff = self._observe(conn, at)
+            device_id, name, _platform = self._device(conn, device)
+            row = self._point_row(conn, device_id)
             if row is None or not row.gateway:
                 raise NotFoundError(f"{name} is not a connection gateway.")
             if eff.main_id is None:
@@ -224,14 +218,14 @@ class GatewayOps(ServerBase):
                     "There is no main certificate to deliver: specify one first (reissue it "
                     "or install another certificate)."
                 )
-            self._dp_delete_point(conn, at, row, reason="reconnect")
-            self._dp_insert_point(conn, at, device_id, name, row.scope_group_id, row.agent_port,
+            self._delete_point(conn, at, row, reason="reconnect")
+            self._insert_point(conn, at, device_id, name, row.scope_group_id, row.agent_port,
                                row.mobile_port, reason="reconnect")
-            self._dp_connect(conn, at, device_id, name, row.agent_port, row.mobile_port,
+            self._connect(conn, at, device_id, name, row.agent_port, row.mobile_port,
                           eff.main_id, reason="reconnect")
-            new_row = self._dp_point_row(conn, device_id)
+            new_row = self._point_row(conn, device_id)
         assert new_row is not None
-        return self._dp_point_views([new_row], at)[0]
+        return self._point_views([new_row], at)[0]
 
     def set_server_version(self, version: str) -> str:
         """Set the server version ("14.2" or "15"); return the previous one.
@@ -245,8 +239,8 @@ class GatewayOps(ServerBase):
         value = rules.check_server_version(version)
         at = self.now()
         with self.store.transaction() as conn:
-            eff = self._dp_observe(conn, at)
-            previous = self.server_version()
+            eff = self._observe(conn, at)
+            previous = self.core.server_version()
             if value == previous:
                 return previous
             delivered: list[str] = []
@@ -268,7 +262,7 @@ class GatewayOps(ServerBase):
 
     # --- steps (inside the caller's transaction) ------------------------------------------
 
-    def _dp_insert_point(
+    def _insert_point(
         self,
         conn: sqlite3.Connection,
         at: datetime,
@@ -283,11 +277,11 @@ class GatewayOps(ServerBase):
         self.store.distribution_points.add(conn, device_id, scope_id, agent_port, mobile_port)
         self.store.audit(conn, at, "distribution-point-added", {
             "device": name,
-            "scope": group_path(self._dp_group_map(conn), scope_id),
+            "scope": group_path(self.store.groups.all(conn), scope_id),
             "reason": reason,
         })
 
-    def _dp_connect(
+    def _connect(
         self,
         conn: sqlite3.Connection,
         at: datetime,
@@ -315,13 +309,13 @@ class GatewayOps(ServerBase):
             "reason": reason,
         })
 
-    def _dp_delete_point(
+    def _delete_point(
         self, conn: sqlite3.Connection, at: datetime, row: PointRow, *, reason: str
     ) -> None:
         self.store.distribution_points.remove(conn, row.device_id)
         self.store.audit(conn, at, "distribution-point-removed", {
             "device": row.host,
-            "scope": group_path(self._dp_group_map(conn), row.scope_group_id),
+            "scope": group_path(self.store.groups.all(conn), row.scope_group_id),
             "was_gateway": row.gateway,
             "agent_port": row.agent_port,
             "mobile_port": row.mobile_port,
@@ -331,33 +325,27 @@ class GatewayOps(ServerBase):
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _dp_observe(self, conn: sqlite3.Connection, at: datetime) -> EffectiveState:
+    def _observe(self, conn: sqlite3.Connection, at: datetime) -> EffectiveState:
         """The effective state now; a switch seen for the first time is recorded first."""
-        rows = self.store.list_certificates(conn)
-        eff = state_of(rows, at)
-        self._record_switches_in(conn, rows, eff)
-        return eff
+        return self.core.observe(conn, at)[1]
 
-    def _dp_main_at(self, at: datetime) -> int | None:
+    def _main_at(self, at: datetime) -> int | None:
         rows = self.store.list_certificates()
         return state_of(rows, at).main_id
 
-    def _dp_device(self, conn: sqlite3.Connection | None, device: str) -> DeviceRef:
+    def _device(self, conn: sqlite3.Connection | None, device: str) -> DeviceRef:
         """The device ``device`` names (exactly, else in any case); NotFoundError if none."""
         found = self.store.devices.find(device.strip(), conn)
         if found is None:
             raise NotFoundError(f"There is no device '{device}' under Managed devices.")
         return found
 
-    def _dp_point_row(self, conn: sqlite3.Connection | None, device_id: int) -> PointRow | None:
+    def _point_row(self, conn: sqlite3.Connection | None, device_id: int) -> PointRow | None:
         return self.store.distribution_points.get(device_id, conn)
 
-    def _dp_group_map(self, conn: sqlite3.Connection | None) -> dict[int, Group]:
-        return self.store.groups.all(conn)
-
-    def _dp_group(self, conn: sqlite3.Connection, ref: GroupRef) -> int:
+    def _group(self, conn: sqlite3.Connection, ref: GroupRef) -> int:
         """A group by id, by path ("Managed devices/Head office") or by unique name."""
-        groups = self._dp_group_map(conn)
+        groups = self.store.groups.all(conn)
         if isinstance(ref, int):
             if ref not in groups:
                 raise NotFoundError(f"There is no group {ref}.")
@@ -366,16 +354,16 @@ class GatewayOps(ServerBase):
             raise ValidationError("Give the distribution point scope (a group).")
         return lookup_group(groups, ref).id
 
-    def _dp_point_views(
+    def _point_views(
         self, rows: Sequence[PointRow], at: datetime
     ) -> tuple[DistributionPointView, ...]:
-        version = self.server_version()
-        main_id = self._dp_main_at(at)
-        groups = self._dp_group_map(None)
+        version = self.core.server_version()
+        main_id = self._main_at(at)
+        groups = self.store.groups.all()
         held_ids = {
             rules.held_certificate(version, r.held_cert_id, main_id) for r in rows if r.gateway
         }
-        infos = self._dp_infos({i for i in held_ids if i is not None} | (
+        infos = self._infos({i for i in held_ids if i is not None} | (
             {main_id} if main_id is not None else set()))
         main_sha = infos[main_id].sha256 if main_id is not None and main_id in infos else None
         views: list[DistributionPointView] = []
@@ -402,7 +390,7 @@ class GatewayOps(ServerBase):
             )
         return tuple(views)
 
-    def _dp_infos(self, ids: set[int]) -> dict[int, CertificateInfo]:
+    def _infos(self, ids: set[int]) -> dict[int, CertificateInfo]:
         out: dict[int, CertificateInfo] = {}
         for cert_id in sorted(ids):
             row = self.store.get_certificate(cert_id)

@@ -9,7 +9,6 @@ lock on the database is held only for the write itself.
 from __future__ import annotations
 
 import socket
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from cryptography import x509
 from kscert_gui.model import crypto, lint
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.certificate import CertificateInfo
-from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
+from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
     KscertError,
@@ -37,10 +36,10 @@ from kscert_gui.model.schedule import (
     TermIssue,
 )
 from kscert_gui.services import inputs
-from kscert_gui.services.base import slot_record, state_of
-from kscert_gui.services.endpoint_service import EndpointOps
-from kscert_gui.services.fleet_service import FleetOps
-from kscert_gui.services.gateway_service import GatewayOps
+from kscert_gui.services.base import Core, slot_record, state_of
+from kscert_gui.services.endpoint_service import Endpoints
+from kscert_gui.services.fleet_service import Fleet, fleet_warnings
+from kscert_gui.services.gateway_service import DistributionPoints
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
 
@@ -85,18 +84,35 @@ def _split_der_chain(blob: bytes) -> list[x509.Certificate]:
 # --- the facade ---------------------------------------------------------------------------
 
 
-class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
+class AdministrationServer:
     """Facade over one store. Create with :meth:`open`; close with :meth:`close`.
 
-    Feature areas live in mixins (fleet_service, gateway_service, endpoint_service)
-    so that each stays readable; they all work through ``self.store`` and ``self.now()``.
+    It keeps the certificates (reissue, import, cancel, export, status) itself and is
+    composed of parts that share one :class:`~kscert_gui.services.base.Core`:
+
+    - ``fleet``: managed devices, groups, the §6.1 reading, the simulation;
+    - ``points``: distribution points and connection gateways (§7);
+    - ``endpoints``: what the TLS endpoints serve (§9 serve / check).
     """
 
     def __init__(self, store: Store, secrets: SecretStore, clock: Clock = system_clock) -> None:
-        self.store = store
-        self.secrets = secrets
-        self._clock = clock
+        self.core = Core(store, secrets, clock)
+        self.fleet = Fleet(self.core)
+        self.points = DistributionPoints(self.core)
+        self.endpoints = Endpoints(self.core)
         self._verified: tuple[int, bytes] | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    @property
+    def secrets(self) -> SecretStore:
+        return self.core.secrets
+
+    @secrets.setter
+    def secrets(self, value: SecretStore) -> None:
+        self.core.secrets = value
 
     @classmethod
     def open(
@@ -122,28 +138,27 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
 
     @property
     def read_only(self) -> bool:
-        return not self.store.writable
+        return self.core.read_only
 
     @property
     def name(self) -> str:
-        return self.store.get_meta("name") or "Administration Server"
+        return self.core.name
 
     @property
     def training(self) -> bool:
-        return self.store.get_meta("kind") == "training"
+        return self.core.training
 
     def now(self) -> datetime:
         """The current instant: a training store's simulation clock, else the real clock."""
-        if self.training:
-            sim = self.store.get_meta("sim_now")
-            if sim:
-                return parse_instant(sim)
-        return ensure_utc(self._clock())
+        return self.core.now()
+
+    def server_version(self) -> str:
+        return self.core.server_version()
 
     # --- records --------------------------------------------------------------------------
 
     def _rows(self) -> list[CertificateRow]:
-        return self.store.list_certificates()
+        return self.core.rows()
 
     def _state(self, rows: Sequence[CertificateRow], at: datetime) -> EffectiveState:
         return state_of(rows, at)
@@ -192,7 +207,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         rows = self._rows()
         eff = self._state(rows, when)
         if not what_if and not self.read_only:
-            self._record_switches(rows, eff)
+            self.core.record_switches(rows, eff)
         by_id = {r.id: r for r in rows}
         main = self._view(by_id[eff.main_id], "main") if eff.main_id is not None else None
         reserve = (
@@ -201,12 +216,12 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         history = tuple(
             self._view(by_id[i], "retired") for i in reversed(eff.retired_ids)
         ) + tuple(self._view(by_id[i], "cancelled") for i in reversed(eff.cancelled_ids))
-        fleet = self.fleet_summary(rows, eff, table=table)  # §6.1 (model.connection)
+        fleet = self.fleet.fleet_summary(rows, eff, table=table)  # §6.1 (model.connection)
         devices = fleet.devices
         delivered = fleet.delivered if reserve else 0
         gateways = self._gateways(main)
         warnings = self._warnings(eff, main, reserve, devices, delivered, gateways) + tuple(
-            StatusWarning(code, message) for code, message in self.fleet_warnings(fleet)
+            StatusWarning(code, message) for code, message in fleet_warnings(fleet)
         )
         return ServerStatus(
             at=when,
@@ -302,19 +317,6 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             if main is not None and not g.matches_main:
                 out.append(StatusWarning("gateway-stale", gateway_rules.stale_message(g.host)))
         return tuple(out)
-
-    def _record_switches(self, rows: Sequence[CertificateRow], eff: EffectiveState) -> None:
-        """Write each switch the program sees for the first time to the audit log."""
-        by_id = {r.id: r for r in rows}
-        if not any(by_id[s.reserve_id].state == "pending" for s in eff.switches):
-            return
-        with self.store.transaction() as conn:
-            self._record_switches_in(conn, rows, eff)
-
-    def _after_switch(self, conn: sqlite3.Connection, new_main_id: int) -> None:
-        """Deliver the new main certificate to gateways where the version does so."""
-        if gateway_rules.delivers_automatically(self.server_version()):
-            self.store.distribution_points.deliver_to_all_gateways(conn, new_main_id)
 
     # --- activation term ------------------------------------------------------------------
 
@@ -478,7 +480,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         with self.store.transaction() as conn:
             rows = self.store.list_certificates(conn)
             eff = self._state(rows, at)
-            self._record_switches_in(conn, rows, eff)
+            self.core.record_switches_in(conn, rows, eff)
             first = eff.main_id is None
             immediate = term_days is None or first
             state = "main" if immediate else "pending"
@@ -508,7 +510,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
                 # The first certificate reaches every gateway when it is connected.
                 self.store.distribution_points.deliver_to_gateways_holding_none(conn, new_id)
             elif immediate:
-                self._after_switch(conn, new_id)
+                self.core.after_switch(conn, new_id)
             self.store.audit(
                 conn,
                 at,
@@ -527,31 +529,6 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
             row = self.store.get_certificate(new_id, conn)
         assert row is not None
         return self._view(row, state)
-
-    def _record_switches_in(
-        self, conn: sqlite3.Connection, rows: Sequence[CertificateRow], eff: EffectiveState
-    ) -> None:
-        by_id = {r.id: r for r in rows}
-        for s in eff.switches:
-            if by_id[s.reserve_id].state != "pending":
-                continue
-            if not self.store.record_switch_observed(conn, s.reserve_id, s.at):
-                continue
-            self.store.update_certificate_state(conn, s.reserve_id, "main", activated_at=s.at)
-            if s.previous_id is not None:
-                self.store.update_certificate_state(conn, s.previous_id, "retired", ended_at=s.at)
-            self.store.audit(
-                conn,
-                eff.at,
-                "switch-observed",
-                {
-                    "reserve_id": s.reserve_id,
-                    "previous_id": s.previous_id,
-                    "switched_at": iso(s.at),
-                    "sha256": by_id[s.reserve_id].sha256,
-                },
-            )
-            self._after_switch(conn, s.reserve_id)
 
     # --- import ---------------------------------------------------------------------------
 
@@ -636,7 +613,7 @@ class AdministrationServer(FleetOps, GatewayOps, EndpointOps):
         with self.store.transaction() as conn:
             rows = self.store.list_certificates(conn)
             eff = self._state(rows, at)
-            self._record_switches_in(conn, rows, eff)
+            self.core.record_switches_in(conn, rows, eff)
             if eff.reserve_id is None:
                 raise NotFoundError("There is no reserve certificate to cancel.")
             self.store.update_certificate_state(conn, eff.reserve_id, "cancelled", ended_at=at)

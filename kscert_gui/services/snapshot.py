@@ -59,14 +59,14 @@ class Snapshot:
 
 def read_snapshot(server: AdministrationServer) -> Snapshot:
     """Read everything once, at one instant (call it from a worker)."""
-    devices = server.device_table()
+    devices = server.fleet.device_table()
     status = server.status(table=devices)
     keys = [name.casefold() for name in devices.names]
     return Snapshot(
         status=status,
         devices=devices,
-        points=server.distribution_points(devices.at),
-        groups=server.scope_groups(),
+        points=server.points.distribution_points(devices.at),
+        groups=server.points.scope_groups(),
         term=server.term_context(table=devices),
         name_order=name_order(keys),
         curve=tuple(devices.curve()),

@@ -55,8 +55,8 @@ class MainWindow(QMainWindow):
         self.status_feed.sig_status.connect(self._show_status)
         self.setObjectName(ids.MAIN_WINDOW)
         self.setWindowIcon(resources.icon("kscert-gui"))
-        name = console.name
-        self.setWindowTitle(f"Administration Server {name} — certificates console")
+        # The server's name comes with the first snapshot (no store read here).
+        self.setWindowTitle("Administration Server")
         self.setAccessibleName("Administration Server console")
 
         # Actions
@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.tree.setAccessibleName("Console tree")
         self.tree.setHeaderHidden(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.server_item = QTreeWidgetItem([f"Administration Server {name}"])
+        self.server_item = QTreeWidgetItem(["Administration Server"])
         self.server_item.setData(0, NODE_ROLE, ids.NODE_SERVER)
         self.server_item.setIcon(0, resources.icon("server"))
         self.devices_item = QTreeWidgetItem(["Managed devices"])
@@ -321,6 +321,13 @@ class MainWindow(QMainWindow):
         """
         return self.status_feed.request(again=True)
 
+    def _show_name(self, name: str) -> None:
+        """The window and the tree name the server once ("Administration Server Training")."""
+        title = f"Administration Server {name}"
+        if self.windowTitle() != title:
+            self.setWindowTitle(title)
+            self.server_item.setText(0, title)
+
     def _show_status(self, reading: StatusReading) -> None:
         if reading.status is None:
             self.valid_to_label.setText(str(reading.error))
@@ -328,6 +335,7 @@ class MainWindow(QMainWindow):
             return
         self.status = st = reading.status
         assert reading.snapshot is not None
+        self._show_name(st.name)
         self.snapshot = reading.snapshot
         self._show_groups(tuple(GroupNode(g.id, g.name, g.parent_id, None)
                                 for g in reading.snapshot.groups))

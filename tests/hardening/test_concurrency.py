@@ -151,7 +151,7 @@ def test_gui_on_a_held_store_opens_read_only_and_names_the_holder(
     label = window.mode_label.text()
     assert "Read-only" in label
     assert f"process {holder.pid}" in label
-    assert console.status().main is not None  # it reads
+    assert console.server.status().main is not None  # it reads
     window.close()
     console.close()
 

@@ -198,7 +198,7 @@ def test_gui_flows_leak_no_secret(
         X509_LABEL,
         OtherCertificateDialog,
     )
-    from kscert_gui.ui.dialogs.viewer import CertificateViewer
+    from kscert_gui.ui.dialogs.viewer import CertificateViewer, read_viewer_data
     from kscert_gui.ui.main_window import MainWindow
 
     monkeypatch.setattr(messages, "confirm", Confirm())
@@ -245,7 +245,7 @@ def test_gui_flows_leak_no_secret(
     run_dialog("pkcs12", GUI_P12_PASSWORD, 45, expect_ok=True)
     run_dialog("x509", WRONG_PASSWORD, None, expect_ok=False)
     run_dialog("x509", GUI_KEY_PASSWORD, None, expect_ok=True)
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None and st.main.info.sha256 == x509_made.sha256
 
     # The export window, then the viewer writes the PKCS #12 with the typed password.
@@ -262,7 +262,7 @@ def test_gui_flows_leak_no_secret(
     dialog.accept()
     request = dialog.result_value()
     assert request is not None and request.legacy
-    viewer = CertificateViewer(window.console, "main")
+    viewer = CertificateViewer(window.console, read_viewer_data(window.console.server, "main"))
     qtbot.addWidget(viewer)
     viewer.start_export(request)
     uikit.wait_idle(qtbot)
@@ -310,7 +310,7 @@ def test_gui_flows_leak_no_secret(
     driver.check()
     uikit.wait_idle(qtbot)
     assert asked and "keyring" in asked[0].lower()
-    assert window2.console.status().reserve is not None
+    assert window2.console.server.status().reserve is not None
     window2.close()
     uikit.wait_idle(qtbot)
     window2.console.close()

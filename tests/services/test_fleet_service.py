@@ -67,7 +67,7 @@ def device_count(server: AdministrationServer) -> int:
 def test_drill_lost_devices_are_exactly_those_that_never_synchronized(
     demo: AdministrationServer,
 ) -> None:
-    before = {v.name: v for v in demo.devices()}
+    before = {v.name: v for v in demo.fleet.devices()}
     created = demo.now()
     demo.reissue(ReissueRequest(None, 30), confirmed=True)
     pending = demo.status()
@@ -75,12 +75,12 @@ def test_drill_lost_devices_are_exactly_those_that_never_synchronized(
     assert pending.devices == 1250
     assert any(w.code == "devices-at-risk" for w in pending.warnings)
 
-    report = demo.simulate_advance(timedelta(days=31))
+    report = demo.fleet.simulate_advance(timedelta(days=31))
     assert report.end == created + timedelta(days=31) == demo.now()
     # The demo main certificate expires in 20 days: that is the switch.
     assert report.switched_at == created + timedelta(days=20)
 
-    after = {v.name: v for v in demo.devices()}
+    after = {v.name: v for v in demo.fleet.devices()}
     mobile = {n for n, v in after.items() if v.platform in MOBILE_PLATFORMS}
     lost = {n for n in mobile if after[n].connection == "lost"}
     never = {n for n in mobile if (last := after[n].last_sync) is None or last < created}
@@ -92,8 +92,8 @@ def test_drill_lost_devices_are_exactly_those_that_never_synchronized(
     assert {n for n in mobile if after[n].connection == "blocked"} == mobile - lost
     # Stale devices and the deterministic offline share are among the lost.
     assert all(after[n].connection == "lost" for n in mobile if before[n].last_sync is None)
-    demo.reconnect_gateway("gw-dmz-01")
-    again = {v.name: v for v in demo.devices()}
+    demo.points.reconnect_gateway("gw-dmz-01")
+    again = {v.name: v for v in demo.fleet.devices()}
     assert {n for n in mobile if again[n].connection == "connected"} == mobile - lost
 
     st = demo.status()
@@ -110,11 +110,11 @@ def test_simulation_moves_the_clock_by_hours_and_delivers_gradually(
 ) -> None:
     demo.reissue(ReissueRequest(None, 30), confirmed=True)
     start = demo.now()
-    first = demo.simulate_advance(timedelta(hours=6))
+    first = demo.fleet.simulate_advance(timedelta(hours=6))
     assert demo.now() == start + timedelta(hours=6)
     mid = demo.status()
     assert 0 < first.newly_delivered == mid.delivered < 1250
-    demo.simulate_advance(timedelta(hours=18))
+    demo.fleet.simulate_advance(timedelta(hours=18))
     assert demo.status().delivered > mid.delivered  # the 12 h and 24 h groups catch up
     entries = [e for e in demo.store.audit_entries() if e.action == "simulate-advance"]
     assert [e.detail["from"] for e in entries] == [iso(start), iso(start + timedelta(hours=6))]
@@ -122,14 +122,14 @@ def test_simulation_moves_the_clock_by_hours_and_delivers_gradually(
 
 def test_simulation_is_refused_on_a_real_store(server: AdministrationServer) -> None:
     with pytest.raises(RefusedError, match="training stores only"):
-        server.simulate_advance(timedelta(days=1))
+        server.fleet.simulate_advance(timedelta(days=1))
     assert server.now() == T0
 
 
 def test_simulation_step_is_bounded(demo: AdministrationServer) -> None:
     for bad in (timedelta(0), timedelta(hours=-1), timedelta(days=401)):
         with pytest.raises(ValidationError):
-            demo.simulate_advance(bad)
+            demo.fleet.simulate_advance(bad)
 
 
 # --- groups and the activation-term rule ----------------------------------------------------
@@ -138,7 +138,7 @@ def test_simulation_step_is_bounded(demo: AdministrationServer) -> None:
 def test_set_sync_changes_the_period_the_term_rule_and_the_audit(
     demo: AdministrationServer,
 ) -> None:
-    settings = demo.set_group_sync("Field staff", 720)
+    settings = demo.fleet.set_group_sync("Field staff", 720)
     assert settings.path == "Managed devices/Field staff" and settings.effective_hours == 720
     plan = demo.plan_reissue(ReissueRequest(None, 30))
     errors = [i for i in plan.issues if i.severity == "error"]
@@ -146,24 +146,24 @@ def test_set_sync_changes_the_period_the_term_rule_and_the_audit(
     entry = demo.store.audit_entries()[-1]
     assert entry.action == "group-sync"
     assert entry.detail["previous_hours"] == 12.0 and entry.detail["hours"] == 720
-    inherited = demo.set_group_sync("Managed devices/Field staff", None)
+    inherited = demo.fleet.set_group_sync("Managed devices/Field staff", None)
     assert inherited.sync_hours is None and inherited.effective_hours == 6.0
 
 
 def test_set_sync_refuses_unknown_groups_and_bad_periods(demo: AdministrationServer) -> None:
     with pytest.raises(NotFoundError, match=r"no group 'Nowhere'.*Head office"):
-        demo.set_group_sync("Nowhere", 4)
+        demo.fleet.set_group_sync("Nowhere", 4)
     for bad in (0, -1, 721, float("nan")):
         with pytest.raises(ValidationError):
-            demo.set_group_sync("Head office", bad)
-    assert demo.group_settings("Head office")[0].sync_hours is None
+            demo.fleet.set_group_sync("Head office", bad)
+    assert demo.fleet.group_settings("Head office")[0].sync_hours is None
 
 
 def test_group_override_changes_the_forecast(demo: AdministrationServer) -> None:
     demo.reissue(ReissueRequest(None, 30), confirmed=True)
-    at_risk = demo.fleet_summary().at_risk
-    demo.set_group_sync("Warehouse scanners", 1)  # devices not seen for 3 h are now at risk
-    assert demo.fleet_summary().at_risk > at_risk
+    at_risk = demo.fleet.fleet_summary().at_risk
+    demo.fleet.set_group_sync("Warehouse scanners", 1)  # devices not seen for 3 h are now at risk
+    assert demo.fleet.fleet_summary().at_risk > at_risk
 
 
 # --- devices by hand --------------------------------------------------------------------------
@@ -171,17 +171,17 @@ def test_group_override_changes_the_forecast(demo: AdministrationServer) -> None
 
 def test_add_device(server: AdministrationServer) -> None:
     with pytest.raises(NotFoundError):
-        server.add_device("phone-1", "Phones", "iOS")
-    view = server.add_device("phone-1", "Phones", "ios", T0 - timedelta(hours=1),
+        server.fleet.add_device("phone-1", "Phones", "iOS")
+    view = server.fleet.add_device("phone-1", "Phones", "ios", T0 - timedelta(hours=1),
                              create_group=True)
     assert (view.group, view.platform, view.last_sync) == (
         "Managed devices/Phones", "iOS", T0 - timedelta(hours=1))
     with pytest.raises(RefusedError, match="already exists"):
-        server.add_device("PHONE-1", "Phones", "Android")
+        server.fleet.add_device("PHONE-1", "Phones", "Android")
     with pytest.raises(ValidationError, match="Unknown platform"):
-        server.add_device("phone-2", "Phones", "Symbian")
+        server.fleet.add_device("phone-2", "Phones", "Symbian")
     with pytest.raises(ValidationError, match="future"):
-        server.add_device("phone-2", "Phones", "Android", T0 + timedelta(days=1))
+        server.fleet.add_device("phone-2", "Phones", "Android", T0 + timedelta(days=1))
     assert device_count(server) == 1
     assert server.store.audit_entries()[-1].action == "device-add"
 
@@ -201,10 +201,10 @@ def test_import_iso_export_format_bom_semicolons_and_empty_lines(
         "win-3;Head office;Windows;\r\n"
         "iph-4;;iOS;2026-11-26 06:00:00+01:00\r\n"
     )
-    report = server.import_devices(write(tmp_path, "export.csv", content))
+    report = server.fleet.import_devices(write(tmp_path, "export.csv", content))
     assert (report.rows, report.added, report.updated, report.error_count) == (4, 4, 0, 0)
     assert report.groups_created == 4  # root, Field staff, North, Head office
-    got = {v.name: v for v in server.devices()}
+    got = {v.name: v for v in server.fleet.devices()}
     assert got["and-1"].group == "Managed devices/Field staff/North"
     assert got["and-1"].last_sync == datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     assert got["iph-4"].last_sync == datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
@@ -233,7 +233,7 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(
     path = write(tmp_path, "devices.csv", content)
     audit_before = len(server.store.audit_entries())
     with pytest.raises(DeviceImportError) as caught:
-        server.import_devices(path)
+        server.fleet.import_devices(path)
     errors = {e.line: e.message for e in caught.value.report.errors}
     assert sorted(errors) == [3, 5, 6, 7, 8, 9, 10]
     assert "31.02.2026 10:00:00" in errors[3] and "DD.MM.YYYY" in errors[3]
@@ -246,11 +246,11 @@ def test_bad_rows_are_reported_by_line_and_nothing_is_imported(
     assert "nothing was imported" in str(caught.value)
     assert device_count(server) == 0
     assert len(server.store.audit_entries()) == audit_before
-    assert server.groups() == {}
+    assert server.fleet.groups() == {}
 
-    report = server.import_devices(path, skip_bad_rows=True)
+    report = server.fleet.import_devices(path, skip_bad_rows=True)
     assert report.committed and report.rows == 1 and report.error_count == 7
-    assert [v.name for v in server.devices()] == ["ok-1"]
+    assert [v.name for v in server.fleet.devices()] == ["ok-1"]
 
 
 @pytest.mark.parametrize(
@@ -267,7 +267,7 @@ def test_files_that_are_not_device_lists(
     server: AdministrationServer, tmp_path: Path, content: str | bytes, expected: str
 ) -> None:
     with pytest.raises(InputFileError, match=expected) as caught:
-        server.import_devices(write(tmp_path, "x.csv", content))
+        server.fleet.import_devices(write(tmp_path, "x.csv", content))
     assert caught.value.exit_code == 2
     assert device_count(server) == 0
 
@@ -286,34 +286,34 @@ def test_ten_megabytes_of_junk_is_refused_quickly(
     path = write(tmp_path, "junk.csv", data)
     started = time.perf_counter()
     with pytest.raises(InputFileError, match="not a device list"):
-        server.import_devices(path)
+        server.fleet.import_devices(path)
     assert time.perf_counter() - started < 2.0
     assert device_count(server) == 0
 
 
 def test_missing_file_and_directory(server: AdministrationServer, tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="does not exist"):
-        server.import_devices(tmp_path / "none.csv")
+        server.fleet.import_devices(tmp_path / "none.csv")
     with pytest.raises(InputFileError, match="directory"):
-        server.import_devices(tmp_path)
+        server.fleet.import_devices(tmp_path)
 
 
 def test_reimport_keeps_the_synchronization_that_delivered_the_reserve(
     server: AdministrationServer, tmp_path: Path
 ) -> None:
-    server.import_devices(write(tmp_path, "a.csv", HEADER + "p-1,Phones,iOS,"
+    server.fleet.import_devices(write(tmp_path, "a.csv", HEADER + "p-1,Phones,iOS,"
                                 + iso(T0 - timedelta(hours=1)) + "\n"))
     server.reissue(ReissueRequest(None, 30), confirmed=True)
     clock = FixedClock(T0 + timedelta(hours=2))
-    server._clock = clock
+    server.core._clock = clock
     # The device synchronized after the reserve was created: it holds it.
-    server.import_devices(write(tmp_path, "b.csv", HEADER + "p-1,Phones,iOS,"
+    server.fleet.import_devices(write(tmp_path, "b.csv", HEADER + "p-1,Phones,iOS,"
                                 + iso(T0 + timedelta(hours=1)) + "\n"))
-    assert server.fleet_summary().delivered == 1
+    assert server.fleet.fleet_summary().delivered == 1
     # An older export imported later must not take the certificate away.
-    server.import_devices(write(tmp_path, "c.csv", HEADER + "p-1,Phones,iOS,"
+    server.fleet.import_devices(write(tmp_path, "c.csv", HEADER + "p-1,Phones,iOS,"
                                 + iso(T0 - timedelta(days=2)) + "\n"))
-    assert [v.forecast for v in server.devices()] == ["delivered"]
+    assert [v.forecast for v in server.fleet.devices()] == ["delivered"]
     assert server.status().delivered == 1
 
 
@@ -352,7 +352,7 @@ def test_a_large_import_keeps_every_row_in_order_with_its_indexes(
 ) -> None:
     indexes, cache = device_indexes(server), cache_size(server)
     assert len(indexes) == 3
-    report = server.import_devices(
+    report = server.fleet.import_devices(
         write(tmp_path, "large.csv", large_csv(range(LARGE), export_times=export_times)))
     assert (report.rows, report.added, report.updated, report.groups_created) == (
         LARGE, LARGE, 0, 4)
@@ -392,9 +392,9 @@ def test_a_large_import_that_fails_while_writing_leaves_nothing(
     else:
         monkeypatch.setattr(server.store, "audit", broken_audit)
     with pytest.raises(StoreError, match="could not be saved"):
-        server.import_devices(write(tmp_path, "large.csv", large_csv(range(LARGE))))
+        server.fleet.import_devices(write(tmp_path, "large.csv", large_csv(range(LARGE))))
     monkeypatch.undo()
-    assert device_count(server) == 0 and server.groups() == {}
+    assert device_count(server) == 0 and server.fleet.groups() == {}
     # The indexes dropped for the bulk insert came back with the rollback.
     assert device_indexes(server) == indexes and cache_size(server) == cache
 
@@ -404,12 +404,12 @@ def test_a_large_file_with_one_bad_row_imports_nothing_unless_told(
 ) -> None:
     path = write(tmp_path, "large.csv", large_csv(range(LARGE), bad_row=LARGE - 3))
     with pytest.raises(DeviceImportError) as caught:
-        server.import_devices(path)
+        server.fleet.import_devices(path)
     assert [str(e) for e in caught.value.report.errors] == [
         f"line {LARGE - 1}: unknown platform 'Symbian' for device 'bad'; use one of "
         "Android, iOS, Windows, Linux, macOS"]
     assert device_count(server) == 0
-    report = server.import_devices(path, skip_bad_rows=True)
+    report = server.fleet.import_devices(path, skip_bad_rows=True)
     assert (report.added, report.error_count) == (LARGE - 1, 1)
     assert device_count(server) == LARGE - 1
 
@@ -417,11 +417,11 @@ def test_a_large_file_with_one_bad_row_imports_nothing_unless_told(
 def test_a_large_reimport_updates_known_devices_and_adds_new_ones(
     server: AdministrationServer, tmp_path: Path
 ) -> None:
-    server.import_devices(write(tmp_path, "a.csv", large_csv(range(LARGE))))
+    server.fleet.import_devices(write(tmp_path, "a.csv", large_csv(range(LARGE))))
     ids = dict(server.store.connection.execute("SELECT name, id FROM devices").fetchall())
     # Half of the known devices move to another group, and as many new ones come.
     half = LARGE // 2
-    report = server.import_devices(write(tmp_path, "b.csv", large_csv(
+    report = server.fleet.import_devices(write(tmp_path, "b.csv", large_csv(
         range(half, half + LARGE), group="Warehouse")))
     assert (report.added, report.updated) == (half, LARGE - half)
     assert device_count(server) == LARGE + half
@@ -435,20 +435,20 @@ def test_a_large_reimport_updates_known_devices_and_adds_new_ones(
 
 def test_device_list_filters_by_state(demo: AdministrationServer) -> None:
     # No reserve: every device that can still connect loses the connection at the expiry.
-    mobile = [v for v in demo.devices() if v.platform in MOBILE_PLATFORMS]
+    mobile = [v for v in demo.fleet.devices() if v.platform in MOBILE_PLATFORMS]
     alive = [v for v in mobile if v.connection != "lost"]
     assert alive and all(v.forecast == "at-risk" for v in alive)
     assert all(f"no reserve certificate is specified: all {len(alive)} devices" in v.reason
                for v in alive)
     assert all(v.forecast is None for v in mobile if v.connection == "lost")
     demo.reissue(ReissueRequest(None, 30), confirmed=True)
-    at_risk = demo.devices("at-risk")
+    at_risk = demo.fleet.devices("at-risk")
     assert at_risk and all(v.forecast == "at-risk" for v in at_risk)
     assert len(at_risk) < len(alive)
     with pytest.raises(ValidationError, match="Unknown device state"):
-        demo.devices("gone")
+        demo.fleet.devices("gone")
     # What-if: a week later, without a simulated synchronization, more are at risk.
-    later = demo.devices("at-risk", at=demo.now() + timedelta(days=7))
+    later = demo.fleet.devices("at-risk", at=demo.now() + timedelta(days=7))
     assert len(later) > len(at_risk)
 
 
@@ -457,6 +457,6 @@ def test_the_term_context_from_the_device_table_equals_the_one_read_from_the_sto
 ) -> None:
     """The snapshot's shortcut (counts and periods from its device table) gives the same
     activation-term verdicts as reading the store."""
-    demo.set_group_sync("Warehouse scanners", 30.0)
-    table = demo.device_table()
+    demo.fleet.set_group_sync("Warehouse scanners", 30.0)
+    table = demo.fleet.device_table()
     assert demo.term_context(table=table) == demo.term_context(table.at)

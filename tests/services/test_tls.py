@@ -106,7 +106,7 @@ def serving(env: Env, **kwargs: Any) -> Iterator[tls.TlsServer]:
     kwargs.setdefault("server_port", free_port())
     kwargs.setdefault("clock", env.clock)
     kwargs.setdefault("poll_interval", 0.05)
-    srv = tls.TlsServer(env.server, say=lines.append, **kwargs)
+    srv = tls.TlsServer(env.server.endpoints, say=lines.append, **kwargs)
     srv.start()
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -199,7 +199,7 @@ def test_plan_names_main_reserve_switch_and_gateways(env: Env) -> None:
     env.add_gateway("gw-b", 14001, main.id)
     env.add_gateway("gw-a", 14000, None)
     reserve = env.server.reissue(ReissueRequest(None, 30), confirmed=True)
-    plan = env.server.endpoint_plan()
+    plan = env.server.endpoints.endpoint_plan()
     assert plan.at == AT
     assert plan.server is not None
     assert (plan.server.cert_id, plan.server.sha256) == (main.id, main.sha256)
@@ -211,7 +211,7 @@ def test_plan_names_main_reserve_switch_and_gateways(env: Env) -> None:
     held = plan.gateways[1].cert
     assert held is not None and held.sha256 == main.sha256 and held.next_id is None
 
-    later = env.server.endpoint_plan(AT + timedelta(days=30))
+    later = env.server.endpoints.endpoint_plan(AT + timedelta(days=30))
     assert later.server is not None and later.server.sha256 == reserve.info.sha256
     assert later.server.next_id is None
     # 14.2: the gateway keeps the certificate it holds after the switch.
@@ -225,13 +225,13 @@ def test_plan_later_versions_deliver_to_gateways_automatically(env: Env) -> None
     with env.server.store.transaction() as conn:
         env.server.store.set_meta(conn, "server_version", "15")
     reserve = env.server.reissue(ReissueRequest(None, 30), confirmed=True)
-    later = env.server.endpoint_plan(AT + timedelta(days=31))
+    later = env.server.endpoints.endpoint_plan(AT + timedelta(days=31))
     gw = later.gateways[0].cert
     assert gw is not None and gw.sha256 == reserve.info.sha256
 
 
 def test_served_material_opens_the_key_and_hides_it(env: Env) -> None:
-    material = env.server.server_material()
+    material = env.server.endpoints.server_material()
     assert crypto.keys_match(material.certificate, material.private_key)
     assert material.sha256 == env.server.certificate_row("main").sha256
     assert material.chain == ()
@@ -244,20 +244,20 @@ def test_served_material_wrong_passphrase_is_a_plain_error(env: Env) -> None:
     other.set_passphrase(env.server.store.store_id, b"not the passphrase")
     env.server.secrets = other
     with pytest.raises(SecretStoreError) as info:
-        env.server.server_material()
+        env.server.endpoints.server_material()
     assert "not the passphrase" not in info.value.message
     env.server.secrets = MemorySecretStore()
     with pytest.raises(SecretStoreError):
-        env.server.server_material()
+        env.server.endpoints.server_material()
 
 
 def test_no_main_certificate_nothing_to_serve(tmp_path: Path) -> None:
     with AdministrationServer.open(tmp_path / "s", MemorySecretStore(),
                                    clock=FixedClock(AT)) as server:
-        assert server.endpoint_plan().server is None
+        assert server.endpoints.endpoint_plan().server is None
         with pytest.raises(NotFoundError):
-            server.server_material()
-        srv = tls.TlsServer(server, server_port=free_port())
+            server.endpoints.server_material()
+        srv = tls.TlsServer(server.endpoints, server_port=free_port())
         try:
             with pytest.raises(NotFoundError):
                 srv.start()
@@ -290,7 +290,7 @@ def test_context_loading_leaves_nothing_on_disk(
         original(self, certfile, keyfile, password)
 
     monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", spy)
-    material = env.server.server_material()
+    material = env.server.endpoints.server_material()
     ctx = tls.server_context(material, use_memfd=use_memfd)
     assert isinstance(ctx, ssl.SSLContext)
     assert len(seen) == 1
@@ -306,7 +306,7 @@ def test_context_loading_leaves_nothing_on_disk(
 
 
 def test_context_serves_the_chain(env: Env, tmp_path: Path) -> None:
-    material = env.server.server_material()
+    material = env.server.endpoints.server_material()
     extra = crypto.issue_certificate("intermediate.example.test", AT).certificate
     with_chain = ServedMaterial(material.cert_id, material.sha256, material.certificate,
                                 (extra,), material.private_key)
@@ -386,7 +386,8 @@ def test_gateway_port_conflict_and_late_gateways(env: Env) -> None:
     main = env.server.certificate_row("main")
     port = free_port()
     lines: list[str] = []
-    srv = tls.TlsServer(env.server, server_port=port, clock=env.clock, poll_interval=0.05,
+    srv = tls.TlsServer(env.server.endpoints, server_port=port, clock=env.clock,
+                        poll_interval=0.05,
                         say=lines.append)
     env.add_gateway("gw-same-port", port, main.id)
     srv.start()
@@ -410,7 +411,7 @@ def test_server_port_in_use_is_a_clear_error(env: Env) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = int(busy.getsockname()[1])
-        srv = tls.TlsServer(env.server, server_port=port)
+        srv = tls.TlsServer(env.server.endpoints, server_port=port)
         try:
             with pytest.raises(KscertError) as info:
                 srv.start()
@@ -475,7 +476,7 @@ def test_probe_garbage_is_not_tls(garbage: bytes) -> None:
 
 
 def test_probe_names_the_alert(env: Env) -> None:
-    ctx = tls.server_context(env.server.server_material())
+    ctx = tls.server_context(env.server.endpoints.server_material())
     ctx.sni_callback = lambda sock, name, context: ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
 
     def answer(conn: socket.socket) -> None:

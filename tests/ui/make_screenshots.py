@@ -83,7 +83,7 @@ def main() -> int:
         reissue.grab().save(str(OUT / "reissue-certificate.png"))
         reissue.close()
 
-        now = console.status().at
+        now = console.server.status().at
         made = make_certificate("mdm.example.com", not_before=now - timedelta(days=1), days=380)
         p12 = write_pkcs12(root / "server.p12", made, b"demo")
         other = OtherCertificateDialog(console, props)
@@ -99,8 +99,8 @@ def main() -> int:
         props.close()
 
         # A reserve with 30 days, two simulated days later: delivery under way.
-        console.reissue(ReissueRequest(address=None, term_days=30))
-        console.simulate_advance(timedelta(days=2))
+        console.server.reissue(ReissueRequest(address=None, term_days=30), confirmed=True)
+        console.server.fleet.simulate_advance(timedelta(days=2))
         refreshed(window)
         props = window.open_properties()
         props.resize(1080, 860)

@@ -37,7 +37,8 @@ def free_port() -> int:
 def endpoint(env: Env) -> Iterator[int]:
     """The store's endpoints, served from a read-only handle; yields the server port."""
     reader = AdministrationServer.open(env.home, env.secrets, writable=False, clock=env.clock)
-    srv = tls.TlsServer(reader, server_port=free_port(), clock=env.clock, say=lambda _l: None)
+    srv = tls.TlsServer(reader.endpoints, server_port=free_port(), clock=env.clock,
+                        say=lambda _l: None)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     try:
         srv.start()

@@ -136,7 +136,7 @@ def test_sync_settings_page_changes_the_period_and_the_store(
     wait_idle(qtbot)
     assert seen["blocked"] and "1 minute to 720 hours" in str(seen["error"])
     assert "every 3.5 hours" in str(seen["effective"])
-    settings = window.console.group_settings(page.group_combo.currentData())[0]
+    settings = window.console.server.fleet.group_settings(page.group_combo.currentData())[0]
     assert settings.path == "Managed devices/Head office" and settings.sync_hours == 3.5
     entry = window.console.server.store.audit_entries()[-1]
     assert entry.action == "group-sync" and entry.detail["hours"] == 3.5
@@ -153,7 +153,7 @@ def test_at_risk_list_opens_from_the_certificates_page(qtbot: QtBot, tmp_path: P
                   if isinstance(w, DeliveryDialog) and w.isVisible())
     qtbot.addWidget(dialog)
     wait_idle(qtbot)
-    status = window.console.status()
+    status = window.console.server.status()
     at_risk = [w for w in status.warnings if w.code == "devices-at-risk"]
     assert at_risk
     model = dialog.model
@@ -177,7 +177,7 @@ def test_simulation_controls_advance_a_training_store(qtbot: QtBot, tmp_path: Pa
     page.sim_unit.setCurrentIndex(page.sim_unit.findData(24))
     click(page.sim_button)
     wait_idle(qtbot)
-    assert window.console.now() == T0 + timedelta(days=31)
+    assert window.console.server.now() == T0 + timedelta(days=31)
     assert "lost the connection" in page.delivery.text()
     assert page.sim_clock.text() == "Now: 2026-12-27 09:30:00 UTC"
     assert "lost" in set(column(page.model, COL_STATE, STATE_ROLE))

@@ -44,7 +44,8 @@ def free_port() -> int:
 def serving(env: Env) -> Iterator[tls.TlsServer]:
     """``kscert serve`` on the store (read-only handle, loopback only)."""
     reader = AdministrationServer.open(env.home, env.secrets, writable=False, clock=env.clock)
-    srv = tls.TlsServer(reader, server_port=free_port(), clock=env.clock, say=lambda _l: None)
+    srv = tls.TlsServer(reader.endpoints, server_port=free_port(), clock=env.clock,
+                        say=lambda _l: None)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     try:
         srv.start()
@@ -66,11 +67,11 @@ def gateway_env(tmp_path: Path, *, version: str) -> tuple[Env, int, str]:
     env = make_env(tmp_path)
     port = free_port()
     with env.server() as server:
-        server.add_device(GATEWAY, "DMZ", "Linux", create_group=True)
-        server.add_device(PLAIN, "DMZ", "Windows")
-        first = server.add_gateway(GATEWAY, "DMZ", mobile_port=port)
-        server.add_distribution_point(PLAIN, "DMZ")
-        server.set_server_version(version)
+        server.fleet.add_device(GATEWAY, "DMZ", "Linux", create_group=True)
+        server.fleet.add_device(PLAIN, "DMZ", "Windows")
+        first = server.points.add_gateway(GATEWAY, "DMZ", mobile_port=port)
+        server.points.add_distribution_point(PLAIN, "DMZ")
+        server.points.set_server_version(version)
         server.reissue(ReissueRequest(None, None), confirmed=True)
     assert first.sha256 is not None
     return env, port, first.sha256
@@ -190,7 +191,7 @@ def test_check_on_a_stale_gateway_reports_mismatch_until_reconnected(
 ) -> None:
     env, port, first = gateway_env(tmp_path, version="14.2")
     window = open_window(qtbot, env)
-    main = window.console.status().main
+    main = window.console.server.status().main
     assert main is not None and main.info.sha256 != first
     page = open_points(window)
     page.select_host(GATEWAY)
@@ -231,7 +232,7 @@ def test_check_on_a_gateway_of_a_later_version_reports_match(
 ) -> None:
     env, port, first = gateway_env(tmp_path, version="15")
     window = open_window(qtbot, env)
-    main = window.console.status().main
+    main = window.console.server.status().main
     assert main is not None and main.info.sha256 != first
     page = open_points(window)
     page.select_host(GATEWAY)

@@ -90,9 +90,9 @@ def stale_env(tmp_path: Path, gateways: tuple[str, ...] = (GATEWAY,)) -> Env:
     with env.server() as server:
         add_hosts(server, (*gateways, "spare-host"))
         for host in gateways:
-            server.add_gateway(host, "DMZ")
+            server.points.add_gateway(host, "DMZ")
         server.reissue(ReissueRequest(None, None), confirmed=True)
-        assert [p.host for p in server.gateways() if p.stale] == list(gateways)
+        assert [p.host for p in server.points.gateways() if p.stale] == list(gateways)
     return env
 
 
@@ -173,7 +173,7 @@ def test_seed_procedure_reconnects_the_gateway(
 ) -> None:
     env = stale_env(tmp_path)
     window = open_window(qtbot, env)
-    main = window.console.status().main
+    main = window.console.server.status().main
     assert main is not None
     page = open_points(qtbot, window)
     assert hosts_in(page) == [GATEWAY]
@@ -268,7 +268,7 @@ def test_seed_procedure_reconnects_the_gateway(
         window)
     window.close()
     with env.server() as server:
-        point = server.distribution_point(GATEWAY)
+        point = server.points.distribution_point(GATEWAY)
         assert point.gateway and point.scope == "Managed devices/DMZ"
         assert (point.agent_port, point.mobile_port) == (13000, 13292)
         assert point.held is not None and point.held.id == main.id and point.matches_main
@@ -312,7 +312,7 @@ def test_reconnect_from_the_distribution_points_section(
     click(page.reconnect_button)
     wait_idle(qtbot)
     assert answers.asked[-1][0] == "Reconnect connection gateway"
-    main = window.console.status().main
+    main = window.console.server.status().main
     assert main is not None
     # The certificate the gateway now holds is shown.
     title, text = answers.infos[-1]
@@ -360,7 +360,7 @@ def test_reconnect_from_host_properties(
     window = open_window(qtbot, env)
     page = open_points(qtbot, window)
     page.table.selectRow(0)
-    main = window.console.status().main
+    main = window.console.server.status().main
     assert main is not None
     held_texts: list[str] = []
 
@@ -403,7 +403,7 @@ def test_invalid_ports_are_refused_and_nothing_is_saved(
     env = make_env(tmp_path)
     with env.server() as server:
         add_hosts(server, ("host-1",))
-        server.add_distribution_point("host-1", "DMZ")
+        server.points.add_distribution_point("host-1", "DMZ")
         entries = len(server.store.audit_entries())
     window = open_window(qtbot, env)
     page = open_points(qtbot, window)
@@ -427,7 +427,7 @@ def test_invalid_ports_are_refused_and_nothing_is_saved(
     wait_idle(qtbot)
     window.close()
     with env.server() as server:
-        point = server.distribution_point("host-1")
+        point = server.points.distribution_point("host-1")
         assert not point.gateway and point.held is None
         assert (point.agent_port, point.mobile_port) == (13000, 13292)
         assert len(server.store.audit_entries()) == entries
@@ -437,7 +437,7 @@ def test_port_fields_take_digits_only(qtbot: QtBot, tmp_path: Path) -> None:
     env = make_env(tmp_path)
     with env.server() as server:
         add_hosts(server, ("host-1",))
-        view = server.add_distribution_point("host-1", "DMZ")
+        view = server.points.add_distribution_point("host-1", "DMZ")
     window = open_window(qtbot, env)
     dialog = HostPropertiesDialog(window.console, view, window)
     qtbot.addWidget(dialog)
@@ -486,13 +486,13 @@ def test_add_window_needs_device_and_scope(qtbot: QtBot, tmp_path: Path) -> None
     qtbot.addWidget(dialog)
     assert not dialog.ok_button.isEnabled()
     assert "Select the device" in dialog.error.text()
-    candidates = {d.name: d for d in window.console.distribution_point_candidates()}
+    candidates = {d.name: d for d in window.console.server.points.distribution_point_candidates()}
     dialog.set_device(candidates[GATEWAY])
     assert not dialog.ok_button.isEnabled()
     assert f"{GATEWAY} is already a distribution point." == dialog.error.text()
     dialog.set_device(candidates["spare-host"])
     assert "Select the distribution point scope" in dialog.error.text()
-    scopes = {g.path: g for g in window.console.scope_groups()}
+    scopes = {g.path: g for g in window.console.server.points.scope_groups()}
     dialog.set_scope(scopes["Managed devices/Phones"])
     assert dialog.ok_button.isEnabled()
     dialog.accept()
@@ -500,7 +500,8 @@ def test_add_window_needs_device_and_scope(qtbot: QtBot, tmp_path: Path) -> None
     assert request is not None
     assert (request.device, request.scope) == ("spare-host", "Managed devices/Phones")
     # The device picker shows a host that already is a distribution point as unavailable.
-    picker = DevicePickerDialog(window.console.scope_groups(), tuple(candidates.values()))
+    picker = DevicePickerDialog(window.console.server.points.scope_groups(),
+                                tuple(candidates.values()))
     qtbot.addWidget(picker)
     picker.tree.setCurrentItem(picker.find_item(GATEWAY))
     assert not picker.ok_button.isEnabled()

@@ -43,7 +43,7 @@ def test_tree_has_server_and_managed_devices(qtbot: QtBot, tmp_path: Path) -> No
     env = make_env(tmp_path, mobile_devices=2)
     window = open_window(qtbot, env)
     assert window.objectName() == ids.MAIN_WINDOW
-    assert window.server_item.text(0) == f"Administration Server {window.console.name}"
+    assert window.server_item.text(0) == f"Administration Server {window.console.server.name}"
     assert window.devices_item.text(0) == "Managed devices"
     assert window.devices_item.parent() is window.server_item
     groups = [child_text(window.devices_item, i) for i in range(window.devices_item.childCount())]
@@ -75,7 +75,7 @@ def test_reopened_properties_show_what_changed_while_closed(
     props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
     props.select_section(ids.SECTION_CERTIFICATES)
     props.close()
-    window.console.reissue(ReissueRequest(None, 30))
+    window.console.server.reissue(ReissueRequest(None, 30), confirmed=True)
     assert window.open_properties() is props
     qtbot.waitUntil(lambda: reserve.text() != before, timeout=10_000)  # read in a worker
     assert reserve.text() != before
@@ -116,7 +116,7 @@ def test_status_bar_expiring_is_coloured_until_a_reserve_exists(
     assert text.ALERT_COLOR in label.styleSheet()
     _props, page = open_certificates(qtbot, window)
     assert page.days_left.property("alert") is True
-    window.console.call(lambda s: s.reissue(ReissueRequest(None, 15), confirmed=True))
+    window.console.server.reissue(ReissueRequest(None, 15), confirmed=True)
     refreshed(qtbot, window)
     assert label.property("alert") is False
     assert "reserve certificate is pending" in label.text()

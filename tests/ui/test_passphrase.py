@@ -75,14 +75,14 @@ def test_unusable_keyring_asks_for_passphrase(
     reissue_through_page(qtbot, window)
 
     assert len(prompts) == 1 and "keyring" in prompts[0]
-    st = window.console.status()
+    st = window.console.server.status()
     if typed:
         assert errors == []
         assert st.reserve is not None and st.reserve.term_days == 60
         assert isinstance(window.console.secrets, MemorySecretStore)
         assert window.console.passphrase_prompted
         # The kept passphrase opens the new key: a PKCS #12 export needs it.
-        assert window.console.export("reserve", "p12", password=b"x", legacy=False)
+        assert window.console.server.export("reserve", "p12", password=b"x", legacy=False)
     else:
         assert [type(e) for e in errors] == [SecretStoreError]
         assert st.reserve is None

@@ -113,7 +113,7 @@ def go_to_certificates(qtbot: QtBot, window: MainWindow) -> CertificatesPage:
 
 
 def main_sha(env: Env, window: MainWindow) -> str:
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None
     return st.main.info.sha256
 
@@ -157,7 +157,7 @@ def test_reissue_with_delayed_activation(
     assert title == "Reissue certificate" and not default_no
     assert "reserve certificate" in question
 
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None and st.main.info.sha256 == before
     assert st.reserve is not None
     assert st.reserve.source == "issued" and st.reserve.term_days == 30
@@ -241,7 +241,7 @@ def test_other_certificate_with_delayed_activation(
 
     assert [a[0] for a in yes.asked] == ["Certificate"]
     assert not yes.asked[0][2]
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None and st.main.info.sha256 == before
     assert st.reserve is not None
     assert st.reserve.source == "custom"
@@ -278,7 +278,7 @@ def test_reissue_immediately(qtbot: QtBot, tmp_path: Path, yes: Confirmations) -
     assert title == "Reissue certificate"
     assert default_no, "Immediately with managed devices must default to No"
     assert "connection with all 3 managed mobile devices will be lost" in question
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None and st.main.info.sha256 != before
     assert st.main.term_days is None and st.main.source == "issued"
     assert st.main.info.not_before == AT
@@ -322,7 +322,7 @@ def test_other_certificate_immediately(
     (title, _question, default_no), = yes.asked
     assert title == "Certificate"
     assert not default_no  # no managed devices: nothing is cut off
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None
     assert st.main.info.sha256 == made.sha256 and st.main.source == "custom"
     assert st.main.address == "203.0.113.7"

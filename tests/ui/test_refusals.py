@@ -35,7 +35,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 def snapshot(window: MainWindow) -> tuple[object, ...]:
     """Everything a change could alter: slots, history and the audit-visible state."""
-    st = window.console.status()
+    st = window.console.server.status()
     return (
         st.main.info.sha256 if st.main else None,
         st.reserve.info.sha256 if st.reserve else None,

@@ -237,7 +237,7 @@ def test_a_change_on_the_certificates_page_reads_its_status_in_the_worker(
 ) -> None:
     monkeypatch.setattr(messages, "confirm", lambda *_a: True)
     window = open_window(qtbot, make_env(tmp_path, main_age_days=100))
-    window.console.call(lambda s: s.reissue(ReissueRequest(None, 30), confirmed=True))
+    window.console.server.reissue(ReissueRequest(None, 30), confirmed=True)
     _props, page = open_certificates(qtbot, window)
     refreshed(qtbot, window)
     assert window.status is not None and window.status.reserve is not None

@@ -30,7 +30,7 @@ from kscert_gui.ui import ids, messages, tasks
 from kscert_gui.ui.dialogs.export import ExportDialog, ExportRequest
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 from kscert_gui.ui.dialogs.reissue import ReissueDialog
-from kscert_gui.ui.dialogs.viewer import CertificateViewer, chain_order
+from kscert_gui.ui.dialogs.viewer import CertificateViewer, chain_order, read_viewer_data
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
 from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
 
@@ -42,7 +42,8 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
 def test_viewer_tabs(qtbot: QtBot, tmp_path: Path) -> None:
     window = open_window(qtbot, make_env(tmp_path))
-    viewer = CertificateViewer(window.console, "main", window)
+    viewer = CertificateViewer(
+        window.console, read_viewer_data(window.console.server, "main"), window)
     qtbot.addWidget(viewer)
     tabs = [viewer.tabs.tabText(i).replace("&", "") for i in range(viewer.tabs.count())]
     assert tabs == ["General", "Details", "Certification path"]
@@ -86,7 +87,8 @@ def test_export_writes_private_file(
     infos: list[str] = []
     monkeypatch.setattr(messages, "show_info", lambda p, t, m: infos.append(m))
     window = open_window(qtbot, make_env(tmp_path))
-    viewer = CertificateViewer(window.console, "main", window)
+    viewer = CertificateViewer(
+        window.console, read_viewer_data(window.console.server, "main"), window)
     qtbot.addWidget(viewer)
     target = tmp_path / f"out.{fmt}"
     password = "export pass 1"
@@ -270,12 +272,13 @@ def unnamed(root: QWidget) -> list[str]:
 
 def test_accessible_names_and_object_names(qtbot: QtBot, tmp_path: Path) -> None:
     window = open_window(qtbot, make_env(tmp_path, mobile_devices=1))
-    window.console.call(lambda s: s.reissue(ReissueRequest(None, 40), confirmed=True))
+    window.console.server.reissue(ReissueRequest(None, 40), confirmed=True)
     props, _page = open_certificates(qtbot, window)
     refreshed(qtbot, window)
     reissue = ReissueDialog(window.console, window)
     other = OtherCertificateDialog(window.console, window)
-    viewer = CertificateViewer(window.console, "reserve", window)
+    viewer = CertificateViewer(
+        window.console, read_viewer_data(window.console.server, "reserve"), window)
     export = ExportDialog(window, key_available=True, default_name="x")
     for widget in (reissue, other, viewer, export):
         qtbot.addWidget(widget)
@@ -351,16 +354,16 @@ def test_cancel_reserve_button(qtbot: QtBot, tmp_path: Path,
 
     monkeypatch.setattr(messages, "confirm", yes)
     window = open_window(qtbot, make_env(tmp_path, main_age_days=100))
-    window.console.call(lambda s: s.reissue(ReissueRequest(None, 30), confirmed=True))
+    window.console.server.reissue(ReissueRequest(None, 30), confirmed=True)
     _props, page = open_certificates(qtbot, window)
     refreshed(qtbot, window)
     assert page.cancel_reserve_button.isEnabled()
-    reserve = window.console.status().reserve
+    reserve = window.console.server.status().reserve
     assert reserve is not None
     with qtbot.waitSignal(page.sig_changed, timeout=30_000):
         click(page.cancel_reserve_button)
     assert asked == [True]  # destructive: default No
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.reserve is None
     assert [c.state for c in st.history if c.info.sha256 == reserve.info.sha256] == ["cancelled"]
     assert not page.cancel_reserve_button.isEnabled()
@@ -382,7 +385,7 @@ def test_first_certificate_of_an_empty_store(qtbot: QtBot, tmp_path: Path,
     with qtbot.waitSignal(page.sig_changed, timeout=60_000):
         click(page.reissue_button)
     driver.check()
-    st = window.console.status()
+    st = window.console.server.status()
     assert st.main is not None and st.main.address == "first.example.com"
     assert page.result_label.text().endswith("Administration Server certificate.")
     assert page.view_button.isEnabled()

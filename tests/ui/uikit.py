@@ -6,6 +6,7 @@ FixedClock; the windows are built with :func:`kscert_gui.app.build_main_window`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -183,7 +184,12 @@ class ModalDriver:
         finally:
             self.done = True
 
-    def check(self) -> None:
+    def check(self, timeout_ms: int = 60_000) -> None:
+        """Fail unless the modal was shown and handled; a modal that opens after a
+        background read (the viewer, Group properties, the pickers) is waited for."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        while not self.done and time.monotonic() < deadline:
+            QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         assert self.done, f"no {self.cls.__name__} was shown"
         if self.error is not None:
             raise self.error

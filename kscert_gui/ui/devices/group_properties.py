@@ -22,7 +22,6 @@ from kscert_gui.model.errors import KscertError
 from kscert_gui.model.fleet import MAX_SYNC_HOURS, MIN_SYNC_HOURS, check_sync_hours
 from kscert_gui.services.views import GroupSettings
 from kscert_gui.ui import ids, text
-from kscert_gui.ui.console import Console
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
 GENERAL = "General"
@@ -174,13 +173,6 @@ class GroupPropertiesDialog(RequestDialog[GroupSyncRequest]):
             return
         self._result = GroupSyncRequest(self.settings.id, hours)
         super().accept()
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, console: Console, group_id: int) -> (
-        GroupSyncRequest | None
-    ):
-        settings = console.group_settings(group_id)[0]
-        return cls(settings, parent).run()
 
 
 __all__ = ["MIN_SYNC_HOURS", "GroupPropertiesDialog", "GroupSyncRequest"]

@@ -23,7 +23,12 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.connection import DEVICE_STATES
 from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceImportError
-from kscert_gui.services.views import DeviceImportReport, DeviceTable, SimulationReport
+from kscert_gui.services.views import (
+    DeviceImportReport,
+    DeviceTable,
+    GroupSettings,
+    SimulationReport,
+)
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text
@@ -273,15 +278,23 @@ class DevicesPage(QWidget):
     def group_properties(self) -> None:
         from kscert_gui.ui.devices.group_properties import GroupPropertiesDialog
 
-        if self._group_id is None:
+        group_id = self._group_id
+        if group_id is None:
             return
-        request = GroupPropertiesDialog.ask(self, self.console, self._group_id)
-        if request is None:
-            return
+        fleet = self.console.server.fleet
+
+        def opened(settings: list[GroupSettings]) -> None:
+            request = GroupPropertiesDialog(settings[0], self).run()
+            if request is None:
+                return
+            self._track(tasks.run_in_background(
+                self, lambda: fleet.set_group_sync(request.group_id, request.hours),
+                lambda _settings: self._changed(),
+            ))
+
+        # The group's settings are read in a worker; the dialog opens with them.
         self._track(tasks.run_in_background(
-            self, lambda: self.console.set_group_sync(request.group_id, request.hours),
-            lambda _settings: self._changed(),
-        ))
+            self, lambda: fleet.group_settings(group_id), opened, passive=True))
 
     def add_device(self) -> None:
         from kscert_gui.ui.devices.add_device import AddDeviceDialog
@@ -294,7 +307,9 @@ class DevicesPage(QWidget):
         if request is None:
             return
         self._track(tasks.run_in_background(
-            self, lambda: self.console.add_device(request.name, request.group, request.platform),
+            self,
+            lambda: self.console.server.fleet.add_device(
+                request.name, request.group, request.platform),
             lambda _view: self._changed(),
         ))
 
@@ -326,7 +341,8 @@ class DevicesPage(QWidget):
             messages.show_error(self, err)
 
         self._track(tasks.run_in_background(
-            self, lambda: self.console.import_devices(path, skip_bad_rows=skip_bad_rows),
+            self,
+            lambda: self.console.server.fleet.import_devices(path, skip_bad_rows=skip_bad_rows),
             self._imported, failed,
         ))
 
@@ -375,7 +391,7 @@ class DevicesPage(QWidget):
             return
         server = self.console.server
         self._track(tasks.run_in_background(
-            self, lambda: server.reinstall_agent(names, lost=not names),
+            self, lambda: server.fleet.reinstall_agent(names, lost=not names),
             lambda report: self._reinstalled(len(report.names)),
         ))
 
@@ -388,7 +404,7 @@ class DevicesPage(QWidget):
         hours = self.sim_amount.value() * int(self.sim_unit.currentData())
         delta = timedelta(hours=min(hours, MAX_SIM_HOURS))
         self._track(tasks.run_in_background(
-            self, lambda: self.console.simulate_advance(delta), self._simulated,
+            self, lambda: self.console.server.fleet.simulate_advance(delta), self._simulated,
         ))
 
     def _simulated(self, report: SimulationReport) -> None:

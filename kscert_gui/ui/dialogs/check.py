@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from kscert_gui.model.clock import iso
-from kscert_gui.model.errors import KscertError
 from kscert_gui.services.endpoint_service import DEFAULT_SERVER_PORT
 from kscert_gui.services.views import CheckReport
 from kscert_gui.ui import ids, tasks, text
@@ -173,8 +172,8 @@ class CheckDialog(QDialog):
         console = self.console
         self.task = tasks.run_in_background(
             self,
-            lambda: console.call(
-                lambda s: s.check_endpoint(host, port, servername=sni, timeout=PROBE_TIMEOUT)
+            lambda: console.server.endpoints.check_endpoint(
+                host, port, servername=sni, timeout=PROBE_TIMEOUT
             ),
             self._show_report,
             self._failed,
@@ -248,12 +247,9 @@ class CheckDialog(QDialog):
             dialog.deleteLater()
 
 
-def check_server(parent: QWidget | None, console: Console) -> CheckReport | None:
-    """**Check** on the Certificates page: the main certificate's address, port 13292."""
-    try:
-        address = console.certificate_view("main").address
-    except KscertError:  # no main certificate: the person types the address
-        address = ""
+def check_server(parent: QWidget | None, console: Console, address: str) -> CheckReport | None:
+    """**Check** on the Certificates page: the main certificate's address (from the
+    snapshot the page shows; empty when there is none: the person types it), port 13292."""
     return CheckDialog.show_for(parent, console, address, DEFAULT_SERVER_PORT)
 
 

@@ -279,7 +279,7 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         console = self._console
         self._task = tasks.run_in_background(
             self,
-            lambda: console.check_import(request),
+            lambda: console.server.check_import(request),
             lambda check: self._check_done(generation, check, None),
             lambda err: self._check_done(generation, None, err),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services.fsutil import write_private_file
-from kscert_gui.services.server import Which
+from kscert_gui.services.server import AdministrationServer, Which
 from kscert_gui.services.views import CertView
 from kscert_gui.ui import ids, messages, resources, tasks, text
 from kscert_gui.ui.console import Console
@@ -87,23 +88,40 @@ def _extension_text(value: object) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class ViewerData:
+    """What the viewer shows of one certificate, read in a worker before it opens."""
+
+    which: Which
+    view: CertView
+    der: bytes | None
+    key_available: bool
+
+
+def read_viewer_data(server: AdministrationServer, which: Which) -> ViewerData:
+    """Read the certificate ``which`` for the viewer (call from a worker)."""
+    view = server.certificate_view(which)
+    try:
+        der: bytes | None = server.export(which, "der")
+    except KscertError:
+        der = None
+    return ViewerData(which, view, der, server.private_key_available(which))
+
+
 class CertificateViewer(QDialog):
     """Read-only view of one certificate record (main or reserve)."""
 
-    def __init__(self, console: Console, which: Which, parent: QWidget | None = None) -> None:
+    def __init__(self, console: Console, data: ViewerData, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._console = console
-        self._which: Which = which
-        self.view = console.certificate_view(which)
-        try:
-            self._der: bytes | None = console.certificate_der(which)
-        except KscertError:
-            self._der = None
-        self.key_available = console.private_key_available(which)
+        self._which: Which = data.which
+        self.view = data.view
+        self._der: bytes | None = data.der
+        self.key_available = data.key_available
         self.export_task: tasks.Task[Path] | None = None
         info = self.view.info
         self.setObjectName(ids.VIEWER_DIALOG)
-        title = "Reserve certificate" if which == "reserve" else "Certificate"
+        title = "Reserve certificate" if data.which == "reserve" else "Certificate"
         self.setWindowTitle(f"{title}: {info.common_name or info.subject}")
         self.setAccessibleName(title)
         self.setWindowIcon(resources.icon("certificate"))
@@ -266,7 +284,7 @@ class CertificateViewer(QDialog):
         console, which = self._console, self._which
 
         def work() -> Path:
-            data = console.export(
+            data = console.server.export(
                 which, request.fmt, password=request.password, legacy=request.legacy
             )
             try:
@@ -291,12 +309,22 @@ class CertificateViewer(QDialog):
         return self.export_task
 
     @classmethod
-    def show_for(cls, parent: QWidget | None, console: Console, which: Which) -> None:
-        dialog = cls(console, which, parent)
-        try:
-            dialog.exec()
-        finally:
-            dialog.deleteLater()
+    def show_for(
+        cls, parent: QWidget | None, console: Console, which: Which
+    ) -> tasks.Task[ViewerData]:
+        """Read the certificate in a worker (the busy bar shows), then open the viewer."""
+        server = console.server
+
+        def opened(data: ViewerData) -> None:
+            dialog = cls(console, data, parent)
+            try:
+                dialog.exec()
+            finally:
+                dialog.deleteLater()
+
+        return tasks.run_in_background(
+            parent, lambda: read_viewer_data(server, which), opened, passive=True
+        )
 
 
 def chain_order(leaf: CertificateInfo, chain: tuple[CertificateInfo, ...]) -> list[CertificateInfo]:

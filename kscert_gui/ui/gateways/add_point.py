@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.model import gateways as rules
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services.views import HostDevice, ScopeGroup
-from kscert_gui.ui import ids, messages, text
+from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.gateways.pickers import DevicePickerDialog, GroupPickerDialog
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
@@ -119,28 +119,31 @@ class AddDistributionPointDialog(RequestDialog[AddPointRequest]):
     # --- the two Select buttons -----------------------------------------------------------
 
     def select_device(self) -> None:
-        """Select → Add device from group: a device picker over the group tree."""
-        try:
-            groups = self._console.scope_groups()
-            devices = self._console.distribution_point_candidates()
-        except KscertError as err:
-            messages.show_error(self, err)
-            return
-        device = DevicePickerDialog.ask(self, groups, devices)
-        if device is not None:
-            self.set_device(device)
+        """Select → Add device from group: a device picker over the group tree (the groups
+        and the candidate devices are read in a worker first)."""
+        points = self._console.server.points
+
+        def picked(found: tuple[tuple[ScopeGroup, ...], tuple[HostDevice, ...]]) -> None:
+            device = DevicePickerDialog.ask(self, *found)
+            if device is not None:
+                self.set_device(device)
+
+        self.task = tasks.run_in_background(
+            self, lambda: (points.scope_groups(), points.distribution_point_candidates()),
+            picked, passive=True,
+        )
 
     def select_scope(self) -> None:
-        try:
-            groups = self._console.scope_groups()
-        except KscertError as err:
-            messages.show_error(self, err)
-            return
-        current = self._scope.id if self._scope is not None else (
-            self._device.group_id if self._device is not None else None)
-        group = GroupPickerDialog.ask(self, groups, current)
-        if group is not None:
-            self.set_scope(group)
+        points = self._console.server.points
+
+        def picked(groups: tuple[ScopeGroup, ...]) -> None:
+            current = self._scope.id if self._scope is not None else (
+                self._device.group_id if self._device is not None else None)
+            group = GroupPickerDialog.ask(self, groups, current)
+            if group is not None:
+                self.set_scope(group)
+
+        self.scope_task = tasks.run_in_background(self, points.scope_groups, picked, passive=True)
 
     def set_device(self, device: HostDevice) -> None:
         self._device = device

@@ -70,7 +70,8 @@ def reconnect(
         on_done(view)
         messages.show_info(parent, TITLE, delivered_text(view))
 
-    return tasks.run_in_background(parent, lambda: console.reconnect_gateway(host), done)
+    points = console.server.points
+    return tasks.run_in_background(parent, lambda: points.reconnect_gateway(host), done)
 
 
 class StaleGatewayNotice(QWidget):

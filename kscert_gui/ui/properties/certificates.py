@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.errors import KscertError
 from kscert_gui.services.server import Which
 from kscert_gui.services.views import (
     CertView,
@@ -413,7 +412,7 @@ class CertificatesPage(QWidget):
         if request is None:
             return
         console = self.console
-        self._start(lambda: console.reissue(request))
+        self._start(lambda: console.server.reissue(request, confirmed=True))
 
     def _confirm_reissue(self, request: ReissueRequest, plan: ReissuePlan) -> bool:
         st = self.status
@@ -454,12 +453,13 @@ class CertificatesPage(QWidget):
             default_no = any(code in check.needs_confirmation for code in DESTRUCTIVE)
             if not messages.confirm(self, "Certificate", question, default_no):
                 return
-            self._start(lambda: console.import_certificate(request))
+            self._start(lambda: console.server.import_certificate(
+                request, confirmed=True, acknowledge_warnings=True))
 
         # The files are read again (off the GUI thread) so the question names what will
         # really be installed, even if a file changed since the Certificate window checked it.
         self._track(
-            tasks.run_in_background(self, lambda: console.check_import(request), after_check)
+            tasks.run_in_background(self, lambda: console.server.check_import(request), after_check)
         )
 
     def cancel_reserve(self) -> None:
@@ -474,7 +474,8 @@ class CertificatesPage(QWidget):
         if not messages.confirm(self, "Cancel reserve certificate", question, True):
             return
         self._track(run_with_passphrase(
-            self, self.console, self.feed.after(self.console.cancel_reserve), self._cancelled))
+            self, self.console, self.feed.after(self.console.server.cancel_reserve),
+            self._cancelled))
 
     def _cancelled(self, done: tuple[CertView, StatusReading]) -> None:
         self._done_text("The reserve certificate is cancelled.", done[1])
@@ -488,16 +489,15 @@ class CertificatesPage(QWidget):
     def view_certificate(self, which: Which) -> None:
         from kscert_gui.ui.dialogs.viewer import CertificateViewer
 
-        try:
-            CertificateViewer.show_for(self, self.console, which)
-        except KscertError as err:
-            messages.show_error(self, err)
+        CertificateViewer.show_for(self, self.console, which)
 
     def check_endpoint(self) -> None:
         """Check: what does the server's port for mobile devices serve (off the GUI thread)?"""
         from kscert_gui.ui.dialogs.check import check_server
 
-        check_server(self, self.console)
+        latest = self.feed.latest
+        main = latest.status.main if latest is not None and latest.status is not None else None
+        check_server(self, self.console, main.address if main is not None else "")
 
     def _gateway_reconnected(self, view: DistributionPointView) -> None:
         self._done_text(f"Connection gateway {view.host} now holds the main certificate.")

@@ -296,7 +296,8 @@ class DistributionPointsPage(QWidget):
             return
         console = self.console
         self._run(
-            lambda: console.add_distribution_point(request.device, request.scope_group_id),
+            lambda: console.server.points.add_distribution_point(
+                request.device, request.scope_group_id),
             request.device,
         )
 
@@ -313,7 +314,10 @@ class DistributionPointsPage(QWidget):
         if not messages.confirm(self, REMOVE_TITLE, question, True):
             return
         console = self.console
-        self._run(lambda: console.remove_distribution_point(point.host), None)
+        self._run(
+            lambda: console.server.points.remove_distribution_point(point.host, confirmed=True),
+            None,
+        )
 
     def properties(self) -> None:
         """Host Properties: General and Connection gateway sections."""
@@ -329,7 +333,7 @@ class DistributionPointsPage(QWidget):
             return
         console = self.console
         self._run(
-            lambda: console.set_connection_gateway(
+            lambda: console.server.points.set_connection_gateway(
                 settings.host,
                 enabled=settings.enabled,
                 agent_port=settings.agent_port,

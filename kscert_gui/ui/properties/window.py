@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.ui import ids, resources
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.properties.certificates import CertificatesPage
-from kscert_gui.ui.status_feed import StatusFeed
+from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 if TYPE_CHECKING:
     from kscert_gui.ui.properties.distribution_points import DistributionPointsPage
@@ -46,7 +46,11 @@ class PropertiesWindow(QDialog):
         self.console = console
         self.feed = feed if feed is not None else StatusFeed(console, self)
         self.setObjectName(ids.PROPERTIES_WINDOW)
-        self.setWindowTitle(f"Properties: Administration Server {console.name}")
+        # Named from the snapshot (the server's name is in the store: no read here).
+        self.setWindowTitle("Properties: Administration Server")
+        self.feed.sig_status.connect(self._show_name)
+        if self.feed.latest is not None:
+            self._show_name(self.feed.latest)
         self.setAccessibleName("Administration Server properties")
 
         self.sections = QTreeWidget()
@@ -147,6 +151,12 @@ class PropertiesWindow(QDialog):
         if str(current.data(0, SECTION_ROLE)) == ids.SECTION_DISTRIBUTION_POINTS:
             page = self.distribution_points_page  # it shows the feed's last snapshot
         self.pages.setCurrentWidget(page)
+
+    def _show_name(self, reading: StatusReading) -> None:
+        st = reading.status
+        if st is not None:
+            name = st.name
+            self.setWindowTitle(f"Properties: Administration Server {name}")
 
     def refresh(self) -> None:
         """Ask for a new snapshot; every section built so far shows it when it arrives."""
