@@ -276,7 +276,8 @@ def test_blank_kscert_passphrase_file_is_a_usage_error(
 @pytest.mark.parametrize("address", ["", " "])
 def test_inspect_with_an_empty_address_is_refused(real: Run, address: str,
                                                   files: dict[str, Path]) -> None:
-    err = real.refused(1, "inspect", "--cert", str(files["cer"]), "--address", address)
+    # A usage error (issue 13): exit 2, as for any other argument that is not valid.
+    err = real.refused(2, "inspect", "--cert", str(files["cer"]), "--address", address)
     assert "connection address is empty" in err
 
 
