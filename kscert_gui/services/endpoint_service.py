@@ -107,17 +107,6 @@ class Endpoints(Part):
             private_key=key,
         )
 
-    def server_material(self, at: datetime | None = None) -> ServedMaterial:
-        """What the Administration Server's mobile port serves at ``at``: the main certificate.
-
-        Raises:
-            NotFoundError: the store has no main certificate.
-        """
-        plan = self.endpoint_plan(at)
-        if plan.server is None:
-            raise NotFoundError("There is no main certificate to serve.")
-        return self.served_material(plan.server.cert_id)
-
     def match_served(self, sha256: str | None, at: datetime | None = None) -> Match | None:
         """Whether a served leaf (by SHA-256) is the store's main or reserve certificate."""
         if not sha256:

@@ -248,19 +248,20 @@ class AdministrationServer:
         what-if after a switch shows 14.2 gateways stale and later versions current.
         """
         rows = self.store.distribution_points.gateway_certificates()
-        version = self.server_version()
         main_id = main.id if main else None
+        judged = {h.host: h for h in gateway_rules.holdings(
+            self.server_version(), {host: held_id for host, _p, _a, held_id, _s in rows}, main_id)}
         views: list[GatewayView] = []
-        for host, port, agent_port, held_id, held_sha in rows:
-            held = gateway_rules.held_certificate(version, held_id, main_id)
-            sha = main.info.sha256 if main is not None and held == main_id else held_sha
+        for host, port, agent_port, _held_id, held_sha in rows:
+            holding = judged[host]
+            sha = main.info.sha256 if main is not None and holding.matches_main else held_sha
             views.append(
                 GatewayView(
                     host=host,
                     port=int(port),
                     agent_port=int(agent_port),
-                    sha256=sha if held is not None else None,
-                    matches_main=held is not None and held == main_id,
+                    sha256=sha if holding.held_id is not None else None,
+                    matches_main=holding.matches_main,
                 )
             )
         return tuple(views)

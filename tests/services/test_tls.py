@@ -230,8 +230,15 @@ def test_plan_later_versions_deliver_to_gateways_automatically(env: Env) -> None
     assert gw is not None and gw.sha256 == reserve.info.sha256
 
 
+def main_material(server: AdministrationServer) -> ServedMaterial:
+    """What the server's mobile port serves now: the main certificate, opened."""
+    plan = server.endpoints.endpoint_plan()
+    assert plan.server is not None
+    return server.endpoints.served_material(plan.server.cert_id)
+
+
 def test_served_material_opens_the_key_and_hides_it(env: Env) -> None:
-    material = env.server.endpoints.server_material()
+    material = main_material(env.server)
     assert crypto.keys_match(material.certificate, material.private_key)
     assert material.sha256 == env.server.certificate_row("main").sha256
     assert material.chain == ()
@@ -244,19 +251,17 @@ def test_served_material_wrong_passphrase_is_a_plain_error(env: Env) -> None:
     other.set_passphrase(env.server.store.store_id, b"not the passphrase")
     env.server.secrets = other
     with pytest.raises(SecretStoreError) as info:
-        env.server.endpoints.server_material()
+        main_material(env.server)
     assert "not the passphrase" not in info.value.message
     env.server.secrets = MemorySecretStore()
     with pytest.raises(SecretStoreError):
-        env.server.endpoints.server_material()
+        main_material(env.server)
 
 
 def test_no_main_certificate_nothing_to_serve(tmp_path: Path) -> None:
     with AdministrationServer.open(tmp_path / "s", MemorySecretStore(),
                                    clock=FixedClock(AT)) as server:
         assert server.endpoints.endpoint_plan().server is None
-        with pytest.raises(NotFoundError):
-            server.endpoints.server_material()
         srv = tls.TlsServer(server.endpoints, server_port=free_port())
         try:
             with pytest.raises(NotFoundError):
@@ -290,7 +295,7 @@ def test_context_loading_leaves_nothing_on_disk(
         original(self, certfile, keyfile, password)
 
     monkeypatch.setattr(ssl.SSLContext, "load_cert_chain", spy)
-    material = env.server.endpoints.server_material()
+    material = main_material(env.server)
     ctx = tls.server_context(material, use_memfd=use_memfd)
     assert isinstance(ctx, ssl.SSLContext)
     assert len(seen) == 1
@@ -306,7 +311,7 @@ def test_context_loading_leaves_nothing_on_disk(
 
 
 def test_context_serves_the_chain(env: Env, tmp_path: Path) -> None:
-    material = env.server.endpoints.server_material()
+    material = main_material(env.server)
     extra = crypto.issue_certificate("intermediate.example.test", AT).certificate
     with_chain = ServedMaterial(material.cert_id, material.sha256, material.certificate,
                                 (extra,), material.private_key)
@@ -476,7 +481,7 @@ def test_probe_garbage_is_not_tls(garbage: bytes) -> None:
 
 
 def test_probe_names_the_alert(env: Env) -> None:
-    ctx = tls.server_context(env.server.endpoints.server_material())
+    ctx = tls.server_context(main_material(env.server))
     ctx.sni_callback = lambda sock, name, context: ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
 
     def answer(conn: socket.socket) -> None:
