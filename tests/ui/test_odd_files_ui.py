@@ -53,7 +53,7 @@ def test_certificate_window_names_the_duplicate_extension(
     window = open_window(qtbot, env)
     _props, page = open_certificates(qtbot, window)
     page.radio_other.setChecked(True)
-    driver = ModalDriver(OtherCertificateDialog, fill)  # type: ignore[arg-type]
+    driver = ModalDriver(OtherCertificateDialog, fill)
     click(page.browse_button)
     driver.check()
     wait_idle(qtbot)
