@@ -207,12 +207,13 @@ class WatchRepository(Repository):
                 for r in results
             ],
         )
-        for endpoint_id in sorted({r.endpoint_id for r in results}):
-            conn.execute(
-                "DELETE FROM watch_results WHERE endpoint_id = ? AND id NOT IN ("
-                "SELECT id FROM watch_results WHERE endpoint_id = ? ORDER BY id DESC LIMIT ?)",
-                (endpoint_id, endpoint_id, KEEP_RESULTS),
-            )
+        # One statement for every endpoint (a check of 100 endpoints is one transaction).
+        conn.execute(
+            "DELETE FROM watch_results WHERE id IN (SELECT id FROM (SELECT id, row_number() "
+            "OVER (PARTITION BY endpoint_id ORDER BY id DESC) AS n FROM watch_results) "
+            "WHERE n > ?)",
+            (KEEP_RESULTS,),
+        )
 
     def latest(self, conn: sqlite3.Connection | None = None) -> dict[int, WatchResultRow]:
         """Each endpoint's last result (endpoints never checked are absent)."""
