@@ -339,29 +339,33 @@ def _pick_leaf(
         (leaf, the others): the leaf's issuer, its issuer's issuer and so on first, then
         the rest in the order of the file; each certificate once.
     """
+    # Issuers are looked up by name, so that a large bundle costs a lookup per
+    # certificate and a signature check only where the names match.
+    by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+    for cert in certs:
+        by_subject.setdefault(cert.subject, []).append(cert)
+
+    def issuers_of(cert: x509.Certificate) -> list[x509.Certificate]:
+        return [c for c in by_subject.get(cert.issuer, []) if issued_by(cert, c)]
+
     leaf = preferred
     if leaf is None and key is not None:
         leaf = next((c for c in certs if keys_match(c, key)), None)
     if leaf is None:
-        ends = [c for c in certs if not any(issued_by(other, c) for other in certs)]
+        issuers = {issuer for cert in certs for issuer in issuers_of(cert)}
+        ends = [c for c in certs if c not in issuers]
         leaf = next((c for c in ends if not _is_ca(c)), ends[0] if ends else None)
     if leaf is None and certs:
         leaf = certs[0]
-    others: list[x509.Certificate] = []
-    for cert in certs:
-        if cert == leaf or cert in others:
-            continue
-        others.append(cert)
-    chain: list[x509.Certificate] = []
+    # Each certificate once (dict: kept in the order of the file), the leaf not among them.
+    others = dict.fromkeys(c for c in certs if c != leaf)
+    chain: dict[x509.Certificate, None] = {}
     current = leaf
     while current is not None:
-        current = next(
-            (c for c in others if c not in chain and issued_by(current, c)), None
-        )
+        current = next((c for c in issuers_of(current) if c in others and c not in chain), None)
         if current is not None:
-            chain.append(current)
-    chain += [c for c in others if c not in chain]
-    return leaf, tuple(chain)
+            chain[current] = None
+    return leaf, (*chain, *(c for c in others if c not in chain))
 
 
 def _split_der(data: bytes) -> list[bytes]:
