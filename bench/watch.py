@@ -154,6 +154,16 @@ def timed(fn: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - start, value
 
 
+def probe_time(port: int) -> float:
+    from kscert_gui.services import tls
+
+    start = time.perf_counter()
+    result = tls.probe("127.0.0.1", port, timeout=5)
+    took = time.perf_counter() - start
+    assert result.error is None, result.error
+    return took
+
+
 def kscert(home: Path, passfile: Path, *args: str) -> None:
     subprocess.run([sys.executable, "-m", "kscert_gui.cli", "--home", str(home),
                     "--passphrase-file", str(passfile), *args],
@@ -202,7 +212,7 @@ def main() -> int:
         _serve(args.cert, args.key, args.endpoints, args.rtt, args.serve)
         return 0
 
-    from kscert_gui.services import metrics, tls
+    from kscert_gui.services import metrics
     from kscert_gui.services.secrets import PassphraseFileSecretStore
     from kscert_gui.services.server import AdministrationServer
     from kscert_gui.services.watch import MAX_PARALLEL, watch_list
@@ -235,9 +245,7 @@ def main() -> int:
                 problems = [e.error for e in warm.results if e.state != "expiring"]
                 if problems:
                     raise SystemExit(f"the bench server does not serve: {problems[:3]}")
-                one = statistics.median(
-                    timed(lambda p=p: tls.probe("127.0.0.1", p, timeout=5))[0]
-                    for p in ports[:20])
+                one = statistics.median(probe_time(p) for p in ports[:20])
                 runs = []
                 for _ in range(5):
                     seconds, result = timed(watch.check)
