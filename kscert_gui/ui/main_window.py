@@ -28,6 +28,7 @@ from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 
 if TYPE_CHECKING:
     from kscert_gui.ui.devices.page import DevicesPage
+    from kscert_gui.ui.watch.page import WatchPage
 
 ORGANIZATION = "kscert_gui"
 APPLICATION = "kscert_gui"
@@ -91,6 +92,11 @@ class MainWindow(QMainWindow):
         self.devices_item.setData(0, NODE_ROLE, ids.NODE_DEVICES)
         self.devices_item.setIcon(0, resources.icon("devices"))
         self.server_item.addChild(self.devices_item)
+        # DESIGN §13: what the real servers and gateways serve.
+        self.watch_item = QTreeWidgetItem(["Watched endpoints"])
+        self.watch_item.setData(0, NODE_ROLE, ids.NODE_WATCH)
+        self.watch_item.setIcon(0, resources.icon("certificate"))
+        self.server_item.addChild(self.watch_item)
         self.tree.addTopLevelItem(self.server_item)
         # The groups arrive with the first snapshot (no store read on the GUI thread).
         self._groups_shown: tuple[GroupNode, ...] | None = None
@@ -116,6 +122,7 @@ class MainWindow(QMainWindow):
         self._right_layout = right_layout
         # Built the first time Managed devices or a group is selected (start-up stays quick).
         self.devices_page: DevicesPage | None = None
+        self.watch_page: WatchPage | None = None
         self.action_group_properties = QAction("&Properties", self)
         self.action_group_properties.setObjectName(ids.ACTION_GROUP_PROPERTIES)
         self.action_group_properties.triggered.connect(self.open_group_properties)
@@ -398,6 +405,9 @@ class MainWindow(QMainWindow):
                 "\nOpen Properties → Administration server connection settings → Certificates "
                 "to reissue the certificate or specify another one."
             )
+        elif node == ids.NODE_WATCH:
+            lines = ["Watched endpoints: the certificates the real Administration Servers and "
+                     "connection gateways serve, checked in the background."]
         else:
             lines = [item.text(0) if item is not None else "Managed devices"]
             lines += self._devices_summary(self.group_id_of(item))
@@ -410,7 +420,24 @@ class MainWindow(QMainWindow):
             page.show()
         elif self.devices_page is not None:
             self.devices_page.hide()
-        self._right_layout.setStretchFactor(self.summary, 0 if devices_node else 1)
+        watch_node = node == ids.NODE_WATCH
+        if watch_node:
+            self.ensure_watch_page().show()
+        elif self.watch_page is not None:
+            self.watch_page.hide()
+        self._right_layout.setStretchFactor(self.summary,
+                                            0 if devices_node or watch_node else 1)
+
+    def ensure_watch_page(self) -> WatchPage:
+        """The Watched endpoints page, built the first time its node is selected."""
+        if self.watch_page is None:
+            from kscert_gui.services.watch import watch_list
+            from kscert_gui.ui.watch.page import WatchPage
+
+            page = WatchPage(watch_list(self.console.server))
+            self._right_layout.addWidget(page, 4)
+            self.watch_page = page
+        return self.watch_page
 
     def _devices_summary(self, group_id: int | None) -> list[str]:
         """The §6.1 counts of the selected group and its subgroups (or of every device),
