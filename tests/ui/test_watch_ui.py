@@ -27,7 +27,7 @@ from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
-from uikit import ModalDriver, click, type_text, wait_idle
+from uikit import ModalDriver, click, make_env, open_window, type_text, wait_idle
 from watchkit import expiring_in, free_port, raw_server, s_server, silence
 
 from kscert_gui.model.clock import system_clock
@@ -178,6 +178,36 @@ def test_the_gui_thread_never_waits_for_a_check(
     wait_idle(qtbot)
     assert states(page) == ["unreachable"]
     assert "timeout" in page.proxy.index(0, 7).data()
+
+
+def test_the_console_tree_opens_the_page(qtbot: QtBot, tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    with AdministrationServer.open(env.home, env.secrets, clock=env.clock) as server:
+        watch_list(server).add(f"127.0.0.1:{free_port()}", name="closed")
+    window = open_window(qtbot, env)
+    window.show()
+    qtbot.waitExposed(window)
+    item = window.watch_item
+    assert item.parent() is window.server_item and item.text(0) == "Watched endpoints"
+    rect = window.tree.visualItemRect(item)
+    QTest.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier(0), rect.center())
+    page = window.watch_page
+    assert page is not None and page.isVisible()
+    wait_idle(qtbot)
+    assert [e.title for e in page.model.entries] == [page.model.entries[0].endpoint
+                                                      + " (closed)"]
+    with qtbot.waitSignal(page.sig_updated, timeout=30_000, raising=True):
+        press(qtbot, page.check_button)
+    wait_idle(qtbot)
+    assert states(page) == ["unreachable"]
+    assert window.busy_bar.isHidden()
+    # Back on Managed devices the page hides again.
+    rect = window.tree.visualItemRect(window.devices_item)
+    QTest.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier(0), rect.center())
+    assert not page.isVisible()
+    window.close()
 
 
 # --- Add and Remove ---------------------------------------------------------------------------
