@@ -68,11 +68,6 @@ class WatchPage(QWidget):
         self.setObjectName(ids.PAGE_WATCH)
         self.setAccessibleName("Watched endpoints")
 
-        title = QLabel("Watched endpoints: what the real servers and gateways serve")
-        font = title.font()
-        font.setBold(True)
-        title.setFont(font)
-
         self.message = QLabel()
         self.message.setObjectName(ids.LABEL_WATCH_MESSAGE)
         self.message.setAccessibleName("Reminders")
@@ -147,7 +142,6 @@ class WatchPage(QWidget):
         buttons.addWidget(self.busy)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(title)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
