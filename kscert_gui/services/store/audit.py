@@ -30,18 +30,24 @@ _SECRET_KEY_WORDS = ("password", "passphrase", "passwd", "secret", "private", "p
 _SECRET_KEY_NAMES = frozenset({"key", "key_enc", "pkcs8", "pwd"})
 
 
+def names_secret(key: str) -> bool:
+    """Whether an audit detail key names a secret (refused when written, skipped when
+    read)."""
+    name = key.lower()
+    return (
+        name in _SECRET_KEY_NAMES
+        or name.endswith("_key")
+        or any(word in name for word in _SECRET_KEY_WORDS)
+    )
+
+
 def _check_audit_keys(value: object, where: str = "") -> None:
     """Refuse detail keys that name a secret, at any depth (the value is never shown)."""
     if isinstance(value, Mapping):
         for key, inner in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"audit detail keys must be strings, not {type(key).__name__}")
-            name = key.lower()
-            if (
-                name in _SECRET_KEY_NAMES
-                or name.endswith("_key")
-                or any(word in name for word in _SECRET_KEY_WORDS)
-            ):
+            if names_secret(key):
                 raise ValueError(
                     f"audit detail key '{where}{key}' names a secret; secrets never go to "
                     "the audit log"
