@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from kscert_gui.services.server import AdministrationServer
+
+log = logging.getLogger(__name__)
 
 CERT_LABELS = ("source", "endpoint", "subject_CN", "serial_number")
 DEVICE_STATES = ("connected", "blocked", "lost", "at-risk")
@@ -192,7 +196,16 @@ def _only_metrics(app: Callable[[WSGIEnvironment, StartResponse], Iterable[bytes
             start_response("405 Method Not Allowed",
                            [("Allow", "GET"), ("Content-Type", "text/plain; charset=utf-8")])
             return [b"Only GET\n"]
-        return app(environ, start_response)
+        try:
+            return list(app(environ, start_response))
+        except Exception as err:  # the store could not be read: a 500, never a traceback
+            message = err.message if isinstance(err, KscertError) else (
+                f"unexpected error ({type(err).__name__})")
+            if not isinstance(err, KscertError):
+                log.error("metrics scrape failed", exc_info=err)
+            start_response("500 Internal Server Error",
+                           [("Content-Type", "text/plain; charset=utf-8")], sys.exc_info())
+            return [f"The metrics could not be read: {message}\n".encode()]
 
     return guarded
 
@@ -209,6 +222,10 @@ class MetricsServer:
 
         class Server(ThreadingWSGIServer):
             address_family = family
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                # A client that went away mid-answer: nothing for the terminal.
+                log.debug("metrics connection failed", exc_info=True)
 
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
