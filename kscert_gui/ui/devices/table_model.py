@@ -194,21 +194,7 @@ class DeviceTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if column == COL_NAME:
-                return t.names[row]
-            if column == COL_GROUP:
-                return t.paths[t.group_ids[row]]
-            if column == COL_PLATFORM:
-                return t.platforms[row]
-            if column == COL_LAST:
-                return _when(t.last_sync[row])
-            if column == COL_CONNECTION:
-                conn = t.connection(row)
-                return STATE_TEXT[conn] if conn else "—"
-            if column == COL_STATE:
-                state = t.state(row)
-                return STATE_TEXT[state] if state else "—"
-            return t.reason(row)
+            return self._display(t, row, column)
         if role == Qt.ItemDataRole.ForegroundRole and column in (COL_CONNECTION, COL_STATE):
             state = t.connection(row) if column == COL_CONNECTION else t.state(row)
             return QColor(STATE_COLORS[state]) if state else None
@@ -220,6 +206,32 @@ class DeviceTableModel(QAbstractTableModel):
         if role == STATE_ROLE:
             return t.state(row)
         return None
+
+    @staticmethod
+    def _display(t: DeviceTable, row: int, column: int) -> str:
+        """The text of table row ``row`` in ``column``."""
+        if column == COL_NAME:
+            return t.names[row]
+        if column == COL_GROUP:
+            return t.paths[t.group_ids[row]]
+        if column == COL_PLATFORM:
+            return t.platforms[row]
+        if column == COL_LAST:
+            return _when(t.last_sync[row])
+        if column == COL_CONNECTION:
+            conn = t.connection(row)
+            return STATE_TEXT[conn] if conn else "—"
+        if column == COL_STATE:
+            state = t.state(row)
+            return STATE_TEXT[state] if state else "—"
+        return t.reason(row)
+
+    def cell_text(self, row: int, column: int) -> str:
+        """What view row ``row`` shows in ``column``, without a Qt call (copy, CSV)."""
+        t = self._table
+        if t is None or not 0 <= row < len(self._rows):
+            return ""
+        return self._display(t, self._rows[row], column)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._sort_column = column
