@@ -7,8 +7,9 @@ stdout. Passwords are never arguments: ``--password-stdin`` reads one line.
 One module per command group, each with a ``register(sub)`` that adds its
 sub-parsers: :mod:`.certificates` (status, reissue, import, inspect, export, demo,
 cancel-reserve), :mod:`.fleet` (devices, groups, simulate), :mod:`.gateways`
-(gateways, server) and :mod:`.tls` (serve, check). :mod:`.common` holds what they
-share; :mod:`.program` builds the parser and runs a command line.
+(gateways, server), :mod:`.tls` (serve, check), :mod:`.watch` (the watch list) and
+:mod:`.metrics` (metrics for Prometheus). :mod:`.common` holds what they share;
+:mod:`.program` builds the parser and runs a command line.
 """
 
 from __future__ import annotations
