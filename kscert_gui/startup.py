@@ -15,12 +15,15 @@ pathlib): every import before the handlers are in place is a moment a Ctrl+C pri
 traceback.
 """
 
+# The C module: ``signal`` itself imports enum, which takes milliseconds before it is
+# loaded anyway.
+import _signal  # type: ignore[import-not-found]
 import os
-import signal
 import sys
 
 TYPE_CHECKING = False  # typing itself costs milliseconds here
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable
     from types import FrameType
     from typing import TypeAlias
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
         Callable[[int, FrameType | None], object] | int | signal.Handlers | None
     )
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_SIGNALS: tuple[int, int] = (_signal.SIGINT, _signal.SIGTERM)
 _pending: list[int] = []
 _deferred = False
 
@@ -56,7 +59,7 @@ def defer_early() -> None:
         return
     try:
         for sig in _SIGNALS:
-            signal.signal(sig, _record)
+            _signal.signal(sig, _record)
     except ValueError:  # not the main thread
         return
     _deferred = True
@@ -73,6 +76,8 @@ def hand_over(*, keep: bool) -> None:
     global _deferred
     if not _deferred or keep:
         return
+    import signal
+
     _deferred = False
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -88,12 +93,13 @@ def take_over(stop: "Callable[[], None]") -> "dict[signal.Signals, Handler]":
     """Install ``stop`` as the SIGINT/SIGTERM handler; call it at once for a signal that
     came before. Returns the previous handlers (for :func:`restore`)."""
     global _deferred
+    import signal
 
     def handler(_signum: int, _frame: "FrameType | None") -> None:
         stop()
 
     previous: dict[signal.Signals, Handler] = {}
-    for sig in _SIGNALS:
+    for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, handler)
     if _deferred:
         _deferred = False
@@ -106,6 +112,8 @@ def take_over(stop: "Callable[[], None]") -> "dict[signal.Signals, Handler]":
 
 def restore(previous: "dict[signal.Signals, Handler]") -> None:
     """Put back the handlers :func:`take_over` replaced."""
+    import signal
+
     for sig, old in previous.items():
         if old is not None:
             signal.signal(sig, old)
