@@ -24,6 +24,7 @@ from kscert_gui.cli.common import (
     EXIT_USAGE,
     emit,
     file_arg,
+    one_line,
     open_server,
     parse_whole,
     printable,
@@ -231,7 +232,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         check = server.check_import(request)
         for f in check.findings:
             sys.stderr.write(
-                f"kscert: {f.severity} [{f.code}]: {printable(f.message)} {f.fix}\n")
+                f"kscert: {f.severity} [{f.code}]: {one_line(f.message)} {f.fix}\n")
         if any(f.code == "unreadable" for f in check.findings):
             emit(args, {"ok": False, "findings": [f.to_json() for f in check.findings]}, [])
             return EXIT_USAGE

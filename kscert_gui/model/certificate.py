@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -52,6 +53,27 @@ ODD_INPUT: tuple[type[Exception], ...] = (
 )
 #: :data:`ODD_INPUT`, or the extension asked for is not there.
 ABSENT_OR_ODD: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *ODD_INPUT)
+
+
+def quoted(text: str) -> str:
+    """``text`` from a file (a name, a SAN entry) fit to quote in a finding's message: control
+    and invisible format characters and line separators (Unicode Cc, Cf, Zl, Zp) written
+    as \\xNN / \\uNNNN, so that no message can move a terminal's cursor, start a line
+    of its own or reorder what is shown, wherever it is printed."""
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        code = ord(ch)
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(
+                f"\\x{code:02x}" if code < 0x100
+                else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+            )
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 #: Key types cryptography does not load, by the OID of the certificate's public key.
 _KEY_TYPES = {

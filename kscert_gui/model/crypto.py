@@ -33,6 +33,7 @@ from kscert_gui.model.certificate import (
     ABSENT_OR_ODD,
     ODD_INPUT,
     Finding,
+    quoted,
     signature_description,
 )
 from kscert_gui.model.clock import ensure_utc
@@ -272,7 +273,7 @@ def _no_certificate(what: str) -> Finding:
 
 
 def _key_mismatch(cert: x509.Certificate) -> Finding:
-    subject = cert.subject.rfc4514_string() or "(empty subject)"
+    subject = quoted(cert.subject.rfc4514_string()) or "(empty subject)"
     return Finding(
         "key-mismatch",
         "error",
@@ -757,12 +758,11 @@ def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
         return load(data, pw)
     except TypeError:
         if pw is None:
-            # Would any password do? A probe tells an encryption this program cannot
-            # read from a missing password (no key derivation runs for a huge count).
-            if not _excessive_iterations(blobs):
-                reason = _probe_encryption(load, data, blobs)
-                if reason is not None:
-                    raise _cannot_decrypt(reason) from None
+            # Would any password do? The header tells (no key derivation runs, so a
+            # hostile file's scrypt parameters cannot eat the memory either).
+            reason = _pbes2_problem(blobs) or _unknown_scheme(blobs)
+            if reason is not None:
+                raise _cannot_decrypt(reason) from None
             raise WrongPasswordError(
                 "The private key is encrypted and no password was given."
             ) from None
@@ -790,16 +790,33 @@ def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
         raise _not_a_key(exc) from None
 
 
-_PROBE_PASSWORD = b"\x00kscert: not a password\x00"
+#: PKCS #8 encryption schemes cryptography decrypts (pyca's vectors have each): PBES2,
+#: pbeWithMD5AndDES-CBC, and the PKCS #12 schemes with SHA-1 and 3-key 3DES, RC2-40,
+#: RC4-128. The rest it calls an "Unknown key encryption algorithm".
+_PBES2_OID = "1.2.840.113549.1.5.13"
+_KNOWN_SCHEMES = frozenset({
+    _PBES2_OID,
+    "1.2.840.113549.1.5.3",
+    "1.2.840.113549.1.12.1.3",
+    "1.2.840.113549.1.12.1.6",
+    "1.2.840.113549.1.12.1.1",
+})
 
 
-def _probe_encryption(
-    load: Callable[[bytes, bytes | None], PrivateKeyTypes], data: bytes, blobs: list[bytes]
-) -> str | None:
-    try:
-        load(data, _PROBE_PASSWORD)
-    except ODD_INPUT as exc:
-        return _decryption_failure(exc, blobs)
+def _unknown_scheme(blobs: Sequence[bytes]) -> str | None:
+    """The encryption scheme of an encrypted PKCS #8 key when it is not one of
+    :data:`_KNOWN_SCHEMES`; None otherwise (or when the data is not such a key)."""
+    for der in blobs:
+        try:
+            tag, start, end = _tlv(der, 0)
+            top = _children(der, start, end)
+            if tag != 0x30 or len(top) != 2 or top[0][0] != 0x30 or top[1][0] != 0x04:
+                continue
+            scheme = _oid_at(der, _children(der, top[0][1], top[0][2])[0])
+        except (ValueError, IndexError):
+            continue
+        if scheme not in _KNOWN_SCHEMES:
+            return f"the encryption scheme {_oid_name(scheme)}, which it does not know"
     return None
 
 
@@ -842,7 +859,7 @@ def _dek_info_problem(data: bytes) -> str | None:
     cipher = found.group(1).strip().decode("ascii", "replace").upper()
     size = _DEK_CIPHERS.get(cipher)
     if size is None:
-        shown = cipher[:40] or "none"
+        shown = quoted(cipher[:40]) or "none"
         return f"the cipher {shown} (this program reads AES-128-CBC, AES-256-CBC, DES-EDE3-CBC)"
     if found.group(2) is None:
         return "its encryption header (DEK-Info) is damaged: it gives no IV"
@@ -859,7 +876,6 @@ def _dek_info_problem(data: bytes) -> str | None:
     return None
 
 
-_PBES2 = "1.2.840.113549.1.5.13"
 _PBKDF2 = "1.2.840.113549.1.5.12"
 _SCRYPT = "1.3.6.1.4.1.11591.4.11"
 _PRFS = {
@@ -908,7 +924,7 @@ def _pbes2_header_problem(der: bytes) -> str | None:
         return None  # not an EncryptedPrivateKeyInfo
     algorithm = _children(der, top[0][1], top[0][2])
     scheme = _oid_at(der, algorithm[0])
-    if scheme != _PBES2:
+    if scheme != _PBES2_OID:
         return None  # PBES1 and PKCS #12 schemes: cryptography names unknown ones
     params = _children(der, algorithm[1][1], algorithm[1][2])
     kdf = _children(der, params[0][1], params[0][2])

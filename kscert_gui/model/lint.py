@@ -21,6 +21,7 @@ from kscert_gui.model.certificate import (
     WEAK_HASHES,
     Finding,
     certificate_key_description,
+    quoted,
     signature_description,
     signature_hash,
     unknown_key_type,
@@ -379,8 +380,8 @@ def _address(cert: x509.Certificate, address: str) -> list[Finding]:
             "address-not-in-san",
             "error",
             "server",
-            f"No subjectAltName entry matches the connection address '{address}' "
-            f"(the certificate names: {', '.join(names) or 'none'}).",
+            f"No subjectAltName entry matches the connection address '{quoted(address)}' "
+            f"(the certificate names: {quoted(', '.join(names)) or 'none'}).",
             "Use a certificate issued for the connection address, or change the "
             "connection address.",
         )
@@ -412,7 +413,7 @@ def _chain(cert: x509.Certificate, chain: Iterable[x509.Certificate]) -> list[Fi
             "incomplete-chain",
             "warning",
             "apple",
-            f"The certificate is issued by '{cert.issuer.rfc4514_string()}', which is "
+            f"The certificate is issued by '{quoted(cert.issuer.rfc4514_string())}', which is "
             "not in the file: devices must already trust that issuer.",
             "Add the issuing CA certificate to the file (a bundle, leaf first, or the "
             "PKCS #12 container).",

@@ -314,3 +314,26 @@ def test_traditional_pem_with_a_cipher_not_read_here_is_unreadable(
     assert rc == 2 and _codes(data) == ["unreadable"]
     assert "CAMELLIA-256-CBC" in _message(data, "unreadable")
     assert "AES-256" in data["findings"][0]["fix"]
+
+
+def test_import_prints_findings_on_one_line_each(
+    run: Run, tmp_path: Path, key: rsa.RSAPrivateKey
+) -> None:
+    """The findings import writes to stderr quote names from the file (key-mismatch)."""
+    hostile = "evil\x1b[2J\nkscert: OK, imported\u2028"
+    cert = compliant_certificate(key, "mdm.example.com", NOW, 300)
+    evil = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostile)]))
+        .issuer_name(cert.issuer).public_key(key.public_key()).serial_number(2)
+        .not_valid_before(NOW).not_valid_after(NOW + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rc, _out, err = run("import", "--key", _write(tmp_path / "other.key", _key_pem(other)),
+                        "--cert", _write(tmp_path / "evil.pem", _pem(evil)), "--immediately")
+    assert rc == 1
+    assert "key-mismatch" in err
+    assert "\x1b" not in err and "\u2028" not in err
+    assert all(line.startswith("kscert: ") for line in err.splitlines())
+    assert not any(line.startswith("kscert: OK") for line in err.splitlines())
