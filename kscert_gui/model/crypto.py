@@ -668,6 +668,10 @@ def _extension_name(der: bytes, element: tuple[int, int, int]) -> str:
         return "unnamed"
 
 
+#: Real certificates have a dozen extensions or so.
+_MAX_EXTENSIONS_TRIED = 100
+
+
 def _bad_extension(der: bytes, exc: Exception) -> str | None:
     """Name the extension that cannot be read: each one is tried alone, in a copy of
     the certificate that holds only it (cryptography reads them all at once)."""
@@ -675,6 +679,8 @@ def _bad_extension(der: bytes, exc: Exception) -> str | None:
         outer, tbs, extensions = _certificate_layout(der)
     except (ValueError, IndexError):
         return None
+    if len(extensions) > _MAX_EXTENSIONS_TRIED:
+        return None  # each try copies the certificate: a hostile one must not be slow
     for element in extensions:
         tbs_content = b"".join(
             _der(0xA3, _der(0x30, der[element[1] : element[2]]))
