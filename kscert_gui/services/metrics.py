@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import re
 import socket
 import sys
 import threading
@@ -63,7 +64,8 @@ class CertMetric:
     not_after: datetime
 
     def labels(self) -> list[str]:
-        return [self.source, self.endpoint, self.common_name, self.serial_number]
+        # A name a server sent may hold control characters; `kscert metrics` prints them.
+        return [self.source, self.endpoint, _visible(self.common_name), self.serial_number]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ class MetricsReading:
     devices: tuple[tuple[str, int], ...]
     endpoints_up: tuple[tuple[str, bool], ...]
     gateways_stale: tuple[tuple[str, bool], ...]
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    """``text`` with control characters written as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _decimal_serial(serial_hex: str | None) -> str:

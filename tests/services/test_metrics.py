@@ -126,3 +126,14 @@ def test_port_in_use_is_a_clear_error() -> None:
         with pytest.raises(ListenError, match="in use by another program"):
             metrics.MetricsServer(reading, "127.0.0.1", port)
 
+
+
+def test_control_characters_of_a_served_name_never_reach_the_terminal() -> None:
+    hostile = MetricsReading(
+        at=AT,
+        certificates=(CertMetric("endpoint", "gw.example.com:1", "evil\x1b[2J\x07name", "1",
+                                 AT - timedelta(days=1), AT + timedelta(days=1)),),
+        devices=(), endpoints_up=(), gateways_stale=())
+    text = metrics.exposition(lambda: hostile)
+    assert "\x1b" not in text and "\x07" not in text
+    assert 'subject_CN="evil\\\\x1b[2J\\\\x07name"' in text

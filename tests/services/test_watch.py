@@ -7,7 +7,9 @@ service does with a result (states over time, thresholds, 100 kept results).
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from certkit import compliant_certificate
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from watchkit import garbage, raw_server, silence, trickle
 
@@ -304,6 +307,45 @@ def test_hostile_endpoints_cost_at_most_their_timeout(server: AdministrationServ
     assert errors[2].startswith(("not TLS", "connection closed", "handshake failed"))
     assert errors[3].startswith("connection refused")
     assert all(e.state == "unreachable" for e in result.results)
+
+
+def test_a_huge_chain_costs_at_most_the_timeout(
+    server: AdministrationServer, tmp_path: Path
+) -> None:
+    """A server that sends a chain of 400 certificates (about 200 KB): the probe reports
+    it or refuses it, within its timeout, and the endpoint beside it is checked too."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    certs = [
+        compliant_certificate(key, f"c{n}.example.com", AT - timedelta(days=1), 30)  # type: ignore[arg-type]
+        for n in range(400)
+    ]
+    chain = tmp_path / "huge.pem"
+    chain.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
+    key_file = tmp_path / "huge.key"
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(chain, key_file)
+
+    def serve(conn: socket.socket) -> None:
+        conn.settimeout(5)
+        with ctx.wrap_socket(conn, server_side=True) as tls_conn:
+            tls_conn.recv(1)
+
+    with raw_server(serve) as port:
+        watch = watch_list(server)
+        watch.add(f"127.0.0.1:{port}")
+        watch.add("127.0.0.1:1")
+        started = time.monotonic()
+        result = watch.check(timeout=2.0)
+        took = time.monotonic() - started
+    assert took < 3.0, took
+    huge, closed = result.results
+    # OpenSSL takes a chain up to 100 KiB: this one is refused, by name, not by a timeout.
+    assert huge.state == "unreachable" and huge.error is not None
+    assert huge.error.startswith("handshake failed") and "too large" in huge.error
+    assert closed.state == "unreachable"
 
 
 def test_a_read_only_store_refuses_to_record(tmp_path: Path, clock: FixedClock) -> None:
