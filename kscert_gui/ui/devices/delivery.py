@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -27,6 +28,7 @@ from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
+from kscert_gui.ui.widgets.list_tools import ListTools
 
 ROW_HEIGHT = 22
 COLUMN_WIDTHS = (170, 100, 120, 240, 80, 190, 360)  # in the order of table_model.COLUMNS
@@ -120,6 +122,13 @@ class DeliveryDialog(QDialog):
         self.model = DeviceTableModel(with_reason=True, parent=self)
         self.model.set_filter(state="at-risk")
         self.view = make_device_view(self.model, ids.AT_RISK_TABLE, "At-risk devices")
+        self.list_tools = ListTools(self.view, title="At-risk devices",
+                                    csv_name="at-risk-devices")
+        self.save_button = QPushButton("Save as &CSV…")
+        self.save_button.setObjectName(ids.BUTTON_SAVE_AT_RISK_CSV)
+        self.save_button.setAccessibleName("Save the devices shown as CSV")
+        self.save_button.setAutoDefault(False)
+        self.save_button.clicked.connect(lambda: self.list_tools.save_csv())
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.rejected.connect(self.reject)
         close = self.buttons.button(QDialogButtonBox.StandardButton.Close)
@@ -132,6 +141,7 @@ class DeliveryDialog(QDialog):
         row.addWidget(show)
         row.addWidget(self.state)
         row.addWidget(self.count, 1)
+        row.addWidget(self.save_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
         layout.addWidget(self.chart)
@@ -141,7 +151,7 @@ class DeliveryDialog(QDialog):
 
         self.state.currentIndexChanged.connect(self._on_state)
         self.model.sig_filtered.connect(
-            lambda n: self.count.setText(f"{text.thousands(n)} device(s)")
+            lambda n: self._show_count(n)
         )
         self.resize(1000, 640)
         self.feed.sig_status.connect(self._on_snapshot)
@@ -149,6 +159,10 @@ class DeliveryDialog(QDialog):
             self._on_snapshot(self.feed.latest)
         else:
             self.reload()
+
+    def _show_count(self, shown: int) -> None:
+        self.count.setText(f"{text.thousands(shown)} device(s)")
+        self.save_button.setEnabled(shown > 0)
 
     def reload(self) -> None:
         """Ask the feed for a new snapshot; it arrives through ``sig_status``."""

@@ -9,7 +9,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -34,6 +33,8 @@ from kscert_gui.ui.console import Console
 from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text
 from kscert_gui.ui.devices.table_model import DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
+from kscert_gui.ui.widgets import file_dialogs
+from kscert_gui.ui.widgets.list_tools import ListTools
 
 SIM_UNITS = (("hours", 1), ("days", 24))
 MAX_SIM_HOURS = 400 * 24
@@ -89,7 +90,8 @@ class DevicesPage(QWidget):
         self.delivery.setWordWrap(True)
         self.delivery.setTextFormat(Qt.TextFormat.PlainText)
 
-        self.add_button = self._button("&Add device…", ids.BUTTON_ADD_DEVICE, "Add device")
+        # Alt+A is the Action menu of the main window.
+        self.add_button = self._button("Add d&evice…", ids.BUTTON_ADD_DEVICE, "Add device")
         self.import_button = self._button("&Import from CSV…", ids.BUTTON_IMPORT_DEVICES,
                                           "Import devices from a CSV file")
         self.group_button = self._button("&Group properties…", ids.BUTTON_GROUP_PROPERTIES,
@@ -105,6 +107,12 @@ class DevicesPage(QWidget):
 
         self.model = DeviceTableModel(parent=self)
         self.view = make_device_view(self.model, ids.DEVICES_TABLE, "Devices")
+        # Ctrl+C, the context menu (also Shift+F10 and the Menu key), Save as CSV.
+        self.list_tools = ListTools(self.view, title="Devices", csv_name="devices")
+        self.save_button = self._button("Save as &CSV…", ids.BUTTON_SAVE_DEVICES_CSV,
+                                        "Save the device list as CSV")
+        self.save_button.setToolTip("Save the devices shown, as the list shows them, to a "
+                                    "CSV file")
 
         # Simulation clock (training stores)
         self.sim_group = QGroupBox("Simulation clock (training store)")
@@ -149,7 +157,7 @@ class DevicesPage(QWidget):
         filters.addWidget(self.count, 1)
         actions = QHBoxLayout()
         for button in (self.add_button, self.import_button, self.group_button,
-                       self.delivery_button):
+                       self.delivery_button, self.save_button):
             actions.addWidget(button)
         actions.addStretch(1)
         layout = QVBoxLayout(self)
@@ -172,6 +180,7 @@ class DevicesPage(QWidget):
         self.reinstall_button.clicked.connect(self.reinstall)
         self.group_button.clicked.connect(self.group_properties)
         self.delivery_button.clicked.connect(self.open_delivery)
+        self.save_button.clicked.connect(lambda: self.list_tools.save_csv())
         self.sim_button.clicked.connect(self.simulate)
         self.feed.sig_status.connect(self._on_snapshot)
         self._sync_buttons()
@@ -252,6 +261,7 @@ class DevicesPage(QWidget):
                               else subgroups(self.table, gid))
 
     def _show_count(self, shown: int) -> None:
+        self.save_button.setEnabled(shown > 0)
         total = len(self.table) if self.table is not None else 0
         self.count.setText(f"{text.thousands(shown)} of {text.thousands(total)} devices")
 
@@ -315,12 +325,11 @@ class DevicesPage(QWidget):
 
     def import_csv(self, path: Path | None = None) -> None:
         if path is None:
-            chosen, _filter = QFileDialog.getOpenFileName(
-                self, "Import devices", "", "CSV files (*.csv *.txt);;All files (*)"
-            )
-            if not chosen:
+            # In the folder used last (DESIGN §8).
+            path = file_dialogs.open_file(self, "Import devices",
+                                          "CSV files (*.csv *.txt);;All files (*)")
+            if path is None:
                 return
-            path = Path(chosen)
         self.start_import(path, skip_bad_rows=False)
 
     def start_import(self, path: Path, *, skip_bad_rows: bool) -> None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.services.server import ExportFormat
 from kscert_gui.ui import ids, text
+from kscert_gui.ui.widgets import file_dialogs
 from kscert_gui.ui.widgets.file_field import FileField
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
 
@@ -110,7 +111,8 @@ class ExportDialog(RequestDialog[ExportRequest]):
             radio.toggled.connect(self._on_changed)
         for edit in (self.password, self.password_again, self.file.edit):
             edit.textChanged.connect(self._on_changed)
-        self.file.set_path(Path.home() / f"{default_name}{SUFFIXES['pem']}")
+        # In the folder used last (DESIGN §8), under the certificate's name.
+        self.file.set_path(file_dialogs.last_folder() / f"{default_name}{SUFFIXES['pem']}")
         self._on_changed()
 
     @staticmethod

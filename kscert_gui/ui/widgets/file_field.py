@@ -1,11 +1,14 @@
-"""A path field with a **Browse** button that opens a file dialog filtered by extension."""
+"""A path field with a **Browse** button that opens a file dialog filtered by extension
+(in the last folder used: :mod:`kscert_gui.ui.widgets.file_dialogs`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
+
+from kscert_gui.ui.widgets import file_dialogs
 
 
 class FileField(QWidget):
@@ -55,14 +58,12 @@ class FileField(QWidget):
         self.edit.setText(str(path))
 
     def _browse(self) -> None:
+        """The file dialog starts at the path typed, else in the last folder used."""
         start = self.edit.text().strip()
         if self._save:
-            chosen, _ = QFileDialog.getSaveFileName(
-                self, self._dialog_title, start, self._filter
-            )
+            chosen = file_dialogs.save_file(self, self._dialog_title, self._filter,
+                                            start=start)
         else:
-            chosen, _ = QFileDialog.getOpenFileName(
-                self, self._dialog_title, start, self._filter
-            )
-        if chosen:
-            self.edit.setText(chosen)
+            chosen = file_dialogs.open_file(self, self._dialog_title, self._filter, start)
+        if chosen is not None:
+            self.edit.setText(str(chosen))

@@ -1,0 +1,330 @@
+"""What every list of the console offers (DESIGN §8): copy, a context menu, Save as CSV.
+
+:class:`ListTools` is installed on a table or tree view:
+
+- **Ctrl+C** (and **Copy** in the menu) puts the selected rows on the clipboard as
+  tab-separated text, a header row first, the columns as the view shows them (order,
+  hidden ones left out);
+- the context menu opens with the right mouse button, the Menu key and **Shift+F10**
+  (the keys at the current row); the owner's own entries come first;
+- **Save as CSV…** (where the list offers it) writes every row the view shows, in its
+  order, to a file chosen in a file dialog that starts in the last folder used; the
+  file is written in a worker, mode 0600 and atomically
+  (:func:`kscert_gui.services.table_export.save_csv`); a failure is a plain message.
+
+A cell is copied as it is shown; where the view shortens a value (an elided SHA-256 with
+the whole of it in its accessible text) the whole value is copied. A model with many rows
+gives its cells through :class:`TextTable` (plain Python, no Qt call per cell).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QTableView,
+    QTreeView,
+    QWidget,
+)
+
+from kscert_gui.ui import messages, tasks, text
+from kscert_gui.ui.widgets import file_dialogs
+
+CSV_FILTER = "CSV files (*.csv);;All files (*)"
+#: Shift+F10 opens the context menu, as the Menu key does (Windows and KDE convention).
+MENU_SHORTCUT = "Shift+F10"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+#: An owner's menu entries: actions, None for a separator.
+MenuEntries = Callable[[], Sequence[QAction | None]]
+
+
+@runtime_checkable
+class TextTable(Protocol):
+    """A model that gives the text of a cell directly (quick for 100 000 rows)."""
+
+    def cell_text(self, row: int, column: int) -> str: ...
+
+
+def one_line(value: str) -> str:
+    """A cell's text for a tab-separated or CSV line: no tab, line break or control
+    character (each becomes a space)."""
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _header(view: QAbstractItemView) -> QHeaderView | None:
+    if isinstance(view, QTableView):
+        return view.horizontalHeader()
+    if isinstance(view, QTreeView):
+        return view.header()
+    return None
+
+
+def columns(view: QAbstractItemView) -> list[int]:
+    """The model columns the view shows, in the order shown."""
+    model = view.model()
+    if model is None:
+        return []
+    header = _header(view)
+    if header is None:
+        return list(range(model.columnCount()))
+    logical = (header.logicalIndex(v) for v in range(header.count()))
+    return [c for c in logical if c >= 0 and not header.isSectionHidden(c)]
+
+
+def header_texts(view: QAbstractItemView) -> list[str]:
+    model = view.model()
+    if model is None:
+        return []
+    out = []
+    for column in columns(view):
+        label = model.headerData(column, Qt.Orientation.Horizontal,
+                                 Qt.ItemDataRole.DisplayRole)
+        out.append(one_line(str(label)) if label is not None else "")
+    return out
+
+
+def rows_text(view: QAbstractItemView, rows: Sequence[int]) -> list[list[str]]:
+    """The cells of the view rows ``rows`` (top-level rows), as shown."""
+    model = view.model()
+    if model is None:
+        return []
+    shown = columns(view)
+    if isinstance(model, TextTable):
+        cell = model.cell_text
+        return [[one_line(cell(r, c)) for c in shown] for r in rows]
+    out = []
+    for r in rows:
+        line = []
+        for c in shown:
+            index = model.index(r, c)
+            # A shortened value keeps its whole text here (the list of distribution points).
+            full = index.data(Qt.ItemDataRole.AccessibleTextRole)
+            value = full if full else index.data(Qt.ItemDataRole.DisplayRole)
+            line.append(one_line(str(value)) if value is not None else "")
+        out.append(line)
+    return out
+
+
+def selected_rows(view: QAbstractItemView) -> list[int]:
+    """The selected rows, top to bottom (from the selection's ranges: quick with 100 000)."""
+    selection = view.selectionModel()
+    if selection is None:
+        return []
+    rows: set[int] = set()
+    ranges = selection.selection()
+    for i in range(ranges.count()):
+        rng = ranges.at(i)
+        if not rng.parent().isValid():
+            rows.update(range(rng.top(), rng.bottom() + 1))
+    return sorted(rows)
+
+
+def tab_separated(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["\t".join(header), *("\t".join(row) for row in rows)]
+    return "\n".join(lines) + "\n"
+
+
+def copy_selection(view: QAbstractItemView) -> int:
+    """Put the selected rows on the clipboard; returns how many were copied."""
+    rows = selected_rows(view)
+    if not rows:
+        return 0
+    clipboard = QGuiApplication.clipboard()
+    clipboard.setText(tab_separated(header_texts(view), rows_text(view, rows)))
+    return len(rows)
+
+
+def menu_position(widget: QAbstractItemView) -> QPoint:
+    """Where a context menu opened from the keyboard appears: at the current item (its
+    start), else at the top left of the list (viewport coordinates)."""
+    index = widget.currentIndex()
+    rect = widget.visualRect(index) if index.isValid() else None
+    if rect is not None and rect.isValid() and widget.viewport().rect().intersects(rect):
+        return QPoint(rect.left() + min(rect.width() // 2, 40), rect.center().y())
+    return QPoint(4, 4)
+
+
+def is_menu_key(event: QEvent) -> bool:
+    """Shift+F10 or the Menu key (handled here too: the menu then opens at the current
+    item whichever way the key arrives)."""
+    if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+        return False
+    mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return (event.key() == Qt.Key.Key_F10 and mods == Qt.KeyboardModifier.ShiftModifier) or (
+        event.key() == Qt.Key.Key_Menu and mods == Qt.KeyboardModifier.NoModifier)
+
+
+class _MenuKey(QObject):
+    def __init__(self, widget: QAbstractItemView) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._widget and is_menu_key(event):
+            self._widget.customContextMenuRequested.emit(menu_position(self._widget))
+            return True
+        return super().eventFilter(watched, event)
+
+
+def add_menu_key(widget: QAbstractItemView) -> QObject:
+    """Shift+F10 on ``widget`` asks for its context menu at the current item (the Menu key
+    already does). The widget's context menu policy must be CustomContextMenu."""
+    return _MenuKey(widget)
+
+
+class ListTools(QObject):
+    """Copy, context menu and (``csv_name``) Save as CSV for ``view``.
+
+    Args:
+        view: a QTableView or QTreeView (QTableWidget, QTreeWidget).
+        title: what the list is, for the file dialog and messages ("Devices").
+        csv_name: the file name suggested by Save as CSV (without ``.csv``); None: the
+            list has no Save as CSV.
+        entries: the owner's entries, shown first in the context menu (row actions).
+    """
+
+    #: The CSV file was written (its path).
+    sig_saved = Signal(object)
+
+    def __init__(
+        self,
+        view: QAbstractItemView,
+        *,
+        title: str,
+        csv_name: str | None = None,
+        entries: MenuEntries | None = None,
+    ) -> None:
+        super().__init__(view)
+        self.view = view
+        self.title = title
+        self.csv_name = csv_name
+        self._entries = entries
+        self.save_task: tasks.Task[Path] | None = None
+
+        self.action_copy = QAction("&Copy", view)
+        self.action_copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        self.action_copy.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_copy.triggered.connect(lambda: copy_selection(view))
+        self.action_select_all = QAction("Select &all", view)
+        self.action_select_all.setShortcut(QKeySequence(QKeySequence.StandardKey.SelectAll))
+        self.action_select_all.setShortcutContext(
+            Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.action_select_all.triggered.connect(view.selectAll)
+        view.addAction(self.action_copy)
+        view.addAction(self.action_select_all)
+        self.action_save_csv: QAction | None = None
+        if csv_name is not None:
+            self.action_save_csv = QAction("Save as CS&V…", view)
+            # clicked/triggered(bool) must not reach an argument.
+            self.action_save_csv.triggered.connect(lambda: self.save_csv())
+        self._menu_key = add_menu_key(view)
+
+        view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        view.customContextMenuRequested.connect(self.open_menu)
+        # An item view answers Ctrl+C itself (the current cell only) before any shortcut.
+        view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.view
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.matches(QKeySequence.StandardKey.Copy)
+        ):
+            copy_selection(self.view)
+            return True
+        return super().eventFilter(watched, event)
+
+    @property
+    def multi(self) -> bool:
+        return self.view.selectionMode() in (
+            QAbstractItemView.SelectionMode.ExtendedSelection,
+            QAbstractItemView.SelectionMode.MultiSelection,
+        )
+
+    def menu_actions(self) -> list[QAction | None]:
+        """The context menu's entries as it would show them now (None: a separator)."""
+        out: list[QAction | None] = []
+        if self._entries is not None:
+            out += list(self._entries())
+            if out:
+                out.append(None)
+        self.action_copy.setEnabled(bool(selected_rows(self.view)))
+        out.append(self.action_copy)
+        if self.multi:
+            out.append(self.action_select_all)
+        if self.action_save_csv is not None:
+            model = self.view.model()
+            self.action_save_csv.setEnabled(model is not None and model.rowCount() > 0)
+            out.append(self.action_save_csv)
+        return out
+
+    def open_menu(self, pos: QPoint) -> None:
+        """The context menu at ``pos`` (viewport coordinates); a right click on a row not
+        selected selects it first, as file managers do."""
+        view = self.view
+        index = view.indexAt(pos)
+        selection = view.selectionModel()
+        if index.isValid() and selection is not None and not selection.isRowSelected(
+            index.row(), index.parent()
+        ):
+            view.setCurrentIndex(index)
+            if isinstance(view, QTableView):
+                view.selectRow(index.row())
+        menu = QMenu(view)
+        menu.setObjectName("listContextMenu")
+        menu.setAccessibleName(f"{self.title}: context menu")
+        for action in self.menu_actions():
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.exec(view.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    # --- Save as CSV ----------------------------------------------------------------------
+
+    def save_csv(self, path: Path | None = None) -> tasks.Task[Path] | None:
+        """Ask for a file (``path``: given) and write every row shown to it in a worker."""
+        from kscert_gui.services.table_export import save_csv
+
+        view = self.view
+        model = view.model()
+        if model is None:
+            return None
+        if path is None:
+            path = file_dialogs.save_file(
+                view, f"Save {self.title.lower()} as CSV", CSV_FILTER,
+                name=f"{self.csv_name or 'list'}.csv",
+            )
+            if path is None:
+                return None
+            if not path.suffix:
+                path = path.with_suffix(".csv")
+        target: Path = path
+        header = header_texts(view)
+        rows = rows_text(view, range(model.rowCount()))
+        count = len(rows)
+        parent: QWidget = view.window()
+
+        def saved(where: Path) -> None:
+            self.sig_saved.emit(where)
+            messages.show_info(parent, "Save as CSV",
+                               f"{text.thousands(count)} row{'' if count == 1 else 's'} "
+                               f"saved to {where}.")
+
+        self.save_task = tasks.run_in_background(
+            view, lambda: save_csv(target, header, rows), saved,
+            lambda err: messages.show_error(parent, err),
+        )
+        return self.save_task
