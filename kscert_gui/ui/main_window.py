@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -34,6 +34,9 @@ ORGANIZATION = "kscert_gui"
 APPLICATION = "kscert_gui"
 NODE_ROLE = Qt.ItemDataRole.UserRole
 REFRESH_MS = 60_000
+#: The Watched endpoints page (and so its background checks) starts this long after the
+#: window, whether or not its node is opened (start-up stays quick).
+WATCH_START_MS = 5_000
 
 
 def open_settings() -> QSettings:
@@ -174,6 +177,10 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._periodic_refresh)
         self._timer.start()
+        self._watch_start = QTimer(self)
+        self._watch_start.setSingleShot(True)
+        self._watch_start.timeout.connect(self.ensure_watch_page)
+        self._watch_start.start(WATCH_START_MS)
 
         self.resize(960, 640)
         self._restore_geometry()
@@ -422,6 +429,8 @@ class MainWindow(QMainWindow):
             self.devices_page.hide()
         watch_node = node == ids.NODE_WATCH
         if watch_node:
+            self.watch_item.setForeground(0, self.devices_item.foreground(0))
+            self.watch_item.setToolTip(0, "")
             self.ensure_watch_page().show()
         elif self.watch_page is not None:
             self.watch_page.hide()
@@ -435,9 +444,18 @@ class MainWindow(QMainWindow):
             from kscert_gui.ui.watch.page import WatchPage
 
             page = WatchPage(watch_list(self.console.server))
+            page.setVisible(self.tree.currentItem() is self.watch_item)
+            page.sig_crossed.connect(self._watch_reminder)
             self._right_layout.addWidget(page, 4)
             self.watch_page = page
         return self.watch_page
+
+    def _watch_reminder(self, lines: list[str]) -> None:
+        """A background check passed a threshold: the node shows it until it is opened."""
+        if self.tree.currentItem() is self.watch_item:
+            return
+        self.watch_item.setForeground(0, QBrush(QColor(text.ALERT_COLOR)))
+        self.watch_item.setToolTip(0, "\n".join(lines))
 
     def _devices_summary(self, group_id: int | None) -> list[str]:
         """The §6.1 counts of the selected group and its subgroups (or of every device),
