@@ -255,7 +255,7 @@ def test_seed_procedure_reconnects_the_gateway(
     rect = page.table.visualItemRect(item)
     offered = choose_from_menu(
         qtbot, lambda: page.table.customContextMenuRequested.emit(rect.center()), "Properties")
-    assert offered == ["Properties", "Check", "Reconnect", "Remove"]
+    assert offered == ["Properties", "Check", "Reconnect", "Remove", "Copy"]
     driver.check()
     wait_idle(qtbot)
 

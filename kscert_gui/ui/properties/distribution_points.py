@@ -15,14 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -35,6 +34,7 @@ from kscert_gui.services.views import DistributionPointView
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
+from kscert_gui.ui.widgets.list_tools import ListTools
 
 HEADERS = (
     "Device",
@@ -97,7 +97,6 @@ class DistributionPointsPage(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
         self.add_button = self._button("&Add", ids.BUTTON_ADD_POINT, "Add distribution point")
         self.remove_button = self._button(
@@ -122,7 +121,8 @@ class DistributionPointsPage(QWidget):
             "receives the main certificate"
         )
         self.action_properties = QAction("&Properties", self)
-        self.action_check = QAction("&Check", self)
+        # Alt+C is the menu's Copy.
+        self.action_check = QAction("C&heck", self)
         self.action_reconnect = QAction("&Reconnect", self)
         self.action_remove = QAction("Re&move", self)
 
@@ -156,7 +156,9 @@ class DistributionPointsPage(QWidget):
         self.action_remove.triggered.connect(self.remove)
         self.table.itemSelectionChanged.connect(self._sync_buttons)
         self.table.itemDoubleClicked.connect(lambda _item: self.properties())
-        self.table.customContextMenuRequested.connect(self._context_menu)
+        # The host's actions, then Copy (Ctrl+C); right click, Menu key or Shift+F10.
+        self.list_tools = ListTools(self.table, title="Distribution points",
+                                    entries=self._menu_entries)
         self.feed.sig_status.connect(self._on_snapshot)
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)
@@ -267,18 +269,11 @@ class DistributionPointsPage(QWidget):
         self.action_reconnect.setEnabled(self.reconnect_button.isEnabled())
         self.action_remove.setEnabled(self.remove_button.isEnabled())
 
-    def _context_menu(self, pos: QPoint) -> None:
-        item = self.table.itemAt(pos)
-        if item is None:
-            return
-        self.table.selectRow(item.row())
-        menu = QMenu(self)
-        menu.addAction(self.action_properties)
-        menu.addAction(self.action_check)
-        menu.addAction(self.action_reconnect)
-        menu.addSeparator()
-        menu.addAction(self.action_remove)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
+    def _menu_entries(self) -> list[QAction | None]:
+        """A host's entries of the context menu (the list's Copy follows them)."""
+        self._sync_buttons()
+        return [self.action_properties, self.action_check, self.action_reconnect, None,
+                self.action_remove]
 
     def context_menu_actions(self) -> list[QAction]:
         """The actions of a host's context menu (tests, accessibility)."""
