@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,38 @@ def test_the_console_tree_opens_the_page(qtbot: QtBot, tmp_path: Path) -> None:
     QTest.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier(0), rect.center())
     assert not page.isVisible()
+    window.close()
+
+
+def test_a_background_check_marks_the_node(
+    qtbot: QtBot, tmp_path: Path, openssl: None
+) -> None:
+    """Without opening the node: the page starts by itself, its timer checks, and a
+    threshold passed colours the node until it is opened."""
+    env = make_env(tmp_path)
+    env.clock.at = datetime.now(UTC).replace(microsecond=0)
+    cert, key = expiring_in(tmp_path, "soon", 10)
+    with s_server(tmp_path, cert, key) as port:
+        with AdministrationServer.open(env.home, env.secrets, clock=env.clock) as server:
+            watch_list(server).add(f"127.0.0.1:{port}", name="Branch")
+        window = open_window(qtbot, env)
+        window.show()
+        qtbot.waitUntil(lambda: window.watch_page is not None, timeout=30_000)
+        page = window.watch_page
+        assert page is not None and not page.isVisible()
+        wait_idle(qtbot)
+        page.timer.start(50)  # the check interval elapses (the shortest one is a minute)
+        with qtbot.waitSignal(page.sig_crossed, timeout=60_000, raising=True):
+            pass
+        page.timer.stop()
+        wait_idle(qtbot)
+    assert window.watch_item.foreground(0).color() == QColor(text.ALERT_COLOR)
+    assert "(Branch)" in window.watch_item.toolTip(0)
+    rect = window.tree.visualItemRect(window.watch_item)
+    QTest.mouseClick(window.tree.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier(0), rect.center())
+    assert page.isVisible() and "(Branch)" in page.message.text()
+    assert window.watch_item.toolTip(0) == ""
     window.close()
 
 
