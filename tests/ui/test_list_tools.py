@@ -238,3 +238,52 @@ def test_copy_with_nothing_selected_leaves_the_clipboard(qtbot: QtBot, tmp_path:
     assert driver.enabled["Copy"] is False
     wait_for(lambda: QApplication.activePopupWidget() is None)
     assert view.selectionMode() == QAbstractItemView.SelectionMode.ExtendedSelection
+
+
+def test_distribution_points_copy_whole_values_and_keep_the_host_menu(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from test_gateways_ui import GATEWAY, open_points, row_of, stale_env
+
+    from kscert_gui.ui.properties.distribution_points import HEADERS
+
+    env = stale_env(tmp_path)
+    window = open_window(qtbot, env)
+    page = open_points(qtbot, window)
+    table = page.table
+    row = row_of(page, GATEWAY)
+    item = table.item(row, 0)
+    assert item is not None
+    QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, table.visualItemRect(item).center())
+    driver = PopupDriver("Copy")
+    QTest.keyClick(table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    driver.check()
+    assert driver.entries == ["Properties", "Check", "Reconnect", "Remove", "Copy"]
+    assert driver.enabled["Reconnect"] is True
+    lines = clipboard_lines()
+    assert lines[0] == list(HEADERS)  # each on one line (the view breaks them in two)
+    assert lines[1][0] == GATEWAY and lines[1][5] == "No"
+    held = page.points[row].sha256
+    assert held is not None and lines[1][4] == held  # the whole SHA-256, not "…"
+
+
+def test_findings_copy_and_menu(qtbot: QtBot) -> None:
+    from kscert_gui.ui.widgets.issues import FindingsTable, Verdict
+
+    table = FindingsTable("findings")
+    qtbot.addWidget(table)
+    table.set_verdicts([Verdict("error", "san-missing", "No SAN.", "Add one."),
+                        Verdict("warning", "short", "Short\tlife.")])
+    table.show()
+    qtbot.waitExposed(table)
+    table.setFocus()
+    QTest.keyClick(table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard_lines() == [["Severity", "Code", "Message", "How to fix"],
+                                 ["error", "san-missing", "No SAN.", "Add one."],
+                                 ["warning", "short", "Short life.", ""]]
+    driver = PopupDriver()
+    QTest.keyClick(table, Qt.Key.Key_Menu)
+    driver.check()
+    assert driver.entries == ["Copy", "Select all"]
