@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,17 +18,53 @@ NOTICE_COLOR = "#1f4e8c"
 SEVERITY_COLORS = {"error": ALERT_COLOR, "warning": WARNING_COLOR, "notice": NOTICE_COLOR}
 
 
+def _local(value: datetime) -> datetime:
+    return ensure_utc(value).astimezone()
+
+
+def offset(value: datetime) -> str:
+    """The local zone's offset at ``value``: '+01:00'."""
+    z = _local(value).strftime("%z")  # '+0100'
+    return f"{z[:3]}:{z[3:]}" if len(z) == 5 else z
+
+
 def instant(value: datetime) -> str:
-    """'2026-12-31 23:59:59 UTC'."""
+    """In windows: local time with the zone's offset, '2026-12-31 23:59:59 +01:00'."""
+    return f"{_local(value).strftime('%Y-%m-%d %H:%M:%S')} {offset(value)}"
+
+
+def instant_utc(value: datetime) -> str:
+    """For tooltips (the CLI and JSON write ISO 8601 UTC): '2026-12-31 22:59:59 UTC'."""
     return ensure_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def date(value: datetime) -> str:
-    return ensure_utc(value).strftime("%Y-%m-%d")
+    """The local date, '2026-12-31'."""
+    return _local(value).strftime("%Y-%m-%d")
 
 
 def days(n: int) -> str:
-    return f"{n} day" + ("" if n == 1 else "s")
+    """'1 day', '2 days', '1 250 days'."""
+    return f"{thousands(n)} day" + ("" if n == 1 else "s")
+
+
+def count(n: int, word: str) -> str:
+    """'1 device', '1 250 devices' (the plural adds an s)."""
+    return f"{thousands(n)} {word}" + ("" if n == 1 else "s")
+
+
+_ISO_INSTANT = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|\+00:00)")
+_BIG_COUNT = re.compile(r"(?<![\d.:/#\w-])(\d{4,})(?= (?:devices?|of|managed|mobile|lost|"
+                        r"blocked|synchronized|at risk|connected)\b)")
+
+
+def localize(message: str) -> str:
+    """A message of the model or the services (written for the command line: ISO 8601 UTC
+    instants, plain counts) in the windows' style: local time with its offset, counts of
+    devices with a thin space every three digits."""
+    out = _ISO_INSTANT.sub(
+        lambda m: instant(datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}+00:00")), message)
+    return _BIG_COUNT.sub(lambda m: thousands(int(m.group(1))), out)
 
 
 @dataclass(frozen=True)
@@ -57,6 +94,17 @@ def main_expiry(status: ServerStatus) -> Expiry:
     if status.reserve is not None:
         return Expiry(f"{days(left)} left (a reserve certificate is pending)", False)
     return Expiry(f"{days(left)} left", False)
+
+
+def days_left(status: ServerStatus) -> Expiry:
+    """The Certificates page's "Days left" row: the number and what it means, without
+    repeating "days left" after the row's own caption."""
+    line = main_expiry(status)
+    if status.main is None or not line.text.endswith(("specified", "pending)", "left")):
+        return line
+    left = status.main.info.days_left(status.at)
+    rest = line.text.removeprefix(f"{days(left)} left")
+    return Expiry(f"{thousands(left)}{rest.replace(' and no', ' — no', 1)}", line.alert)
 
 
 def delivery(status: ServerStatus) -> str:

@@ -66,7 +66,7 @@ def test_check_button_shows_served_chain_and_main_verdict(qtbot: QtBot, tmp_path
     window = open_window(qtbot, env)
     _props, page = open_certificates(qtbot, window)
     assert page.check_button.objectName() == ids.BUTTON_CHECK_ENDPOINT
-    main_sha = page.sha256.text()
+    main_sha = page.sha256.toolTip()
     seen: dict[str, object] = {}
 
     with endpoint(env) as port:

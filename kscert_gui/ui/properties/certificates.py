@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QFormLayout,
     QFrame,
@@ -18,6 +20,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -56,6 +60,18 @@ def _value_label(name: str, accessible: str) -> QLabel:
         | Qt.TextInteractionFlag.TextSelectableByKeyboard
     )
     return label
+
+
+def thumbprint(sha256: str) -> str:
+    """A SHA-256 thumbprint in four groups of 16, so that it wraps in a narrow window (the
+    tooltip and the viewer have it in one piece)."""
+    return " ".join(sha256[i:i + 16] for i in range(0, len(sha256), 16))
+
+
+def set_instant(label: QLabel, value: datetime | None) -> None:
+    """Local time with its offset; UTC in the tooltip (DESIGN §8)."""
+    label.setText(text.instant(value) if value is not None else "—")
+    label.setToolTip(text.instant_utc(value) if value is not None else "")
 
 
 def confirmation_text(
@@ -224,6 +240,21 @@ class CertificatesPage(QWidget):
 
         self.timeline = CertificateTimeline()
 
+        # History: the retired and cancelled certificates (DESIGN §8).
+        self.history_group = QGroupBox("History")
+        self.history_group.setObjectName(ids.GROUP_HISTORY)
+        self.history = QTreeWidget()
+        self.history.setObjectName(ids.HISTORY_LIST)
+        self.history.setAccessibleName("Certificate history")
+        self.history.setRootIsDecorated(False)
+        self.history.setUniformRowHeights(True)
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.history.setHeaderLabels(
+            ["State", "Issued to", "Valid from", "Valid to", "Source", "SHA-256"])
+        self.history.setMaximumHeight(140)
+        history_layout = QVBoxLayout(self.history_group)
+        history_layout.addWidget(self.history)
+
         self.warnings = VerdictLabels(ids.WARNINGS_LIST)
         self.warnings.setAccessibleName("Warnings")
         # DESIGN §7: gateways that still serve an old certificate, each with Reconnect.
@@ -244,11 +275,18 @@ class CertificatesPage(QWidget):
         inner.addWidget(self.warnings)
         inner.addWidget(self.gateway_notice)
         inner.addWidget(self.result_label)
+        inner.addWidget(self.history_group)
         inner.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Never sideways: the texts wrap, and the page is never narrower than its widest
+        # row of buttons, so no button hides behind horizontal scrolling (DESIGN §8).
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(body.minimumSizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width())
+        self.scroll_area = scroll
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
@@ -318,9 +356,10 @@ class CertificatesPage(QWidget):
             info = main.info
             self.subject.setText(info.subject)
             self.san.setText(", ".join(info.san) or "(none)")
-            self.valid_from.setText(text.instant(info.not_before))
-            self.valid_to.setText(text.instant(info.not_after))
-            self.sha256.setText(info.sha256)
+            set_instant(self.valid_from, info.not_before)
+            set_instant(self.valid_to, info.not_after)
+            self.sha256.setText(thumbprint(info.sha256))
+            self.sha256.setToolTip(info.sha256)
             self.source.setText(
                 "Issued through Administration Server" if main.source == "issued"
                 else "Other certificate"
@@ -335,7 +374,7 @@ class CertificatesPage(QWidget):
             for label in (self.subject, self.san, self.valid_from, self.sha256, self.source):
                 label.setText("—")
             self.valid_to.setText("No certificate")
-        self.days_left.setText(expiry.text)
+        self.days_left.setText(text.days_left(st).text)
         self.days_left.setStyleSheet(alert_style)
         self.valid_to.setStyleSheet(alert_style)
         self.days_left.setProperty("alert", expiry.alert)
@@ -351,16 +390,19 @@ class CertificatesPage(QWidget):
         if reserve is not None:
             self.reserve_group.setTitle("Reserve certificate")
             self.reserve_subject.setText(reserve.info.subject)
-            self.reserve_from.setText(text.instant(reserve.info.not_before))
-            self.reserve_to.setText(text.instant(reserve.info.not_after))
-            self.switch_at.setText(text.instant(st.switch_at) if st.switch_at else "—")
+            self.reserve_subject.setToolTip("")
+            set_instant(self.reserve_from, reserve.info.not_before)
+            set_instant(self.reserve_to, reserve.info.not_after)
+            set_instant(self.switch_at, st.switch_at)
             self.delivery.setText(text.delivery(st))
         else:
             self.reserve_group.setTitle("Reserve certificate: not specified")
-            self.reserve_subject.setText(
-                "No reserve certificate is specified. Reissue the certificate with a delayed "
-                "activation term (After this period expires, days) no later than 30 days "
-                "before the current certificate expires."
+            # One line (the window's smallest height shows every button): the advice is in
+            # the tooltip, and in the expiry warning when it is due.
+            self.reserve_subject.setText("None: reissue with a delayed activation term")
+            self.reserve_subject.setToolTip(
+                "Reissue the certificate with a delayed activation term (After this period "
+                "expires, days) no later than 30 days before the current certificate expires."
             )
             for label in (self.reserve_from, self.reserve_to, self.switch_at, self.delivery):
                 label.setText("—")
@@ -379,12 +421,41 @@ class CertificatesPage(QWidget):
         self.warnings.set_verdicts(
             [
                 Verdict("error" if w.code in ("expired", "no-certificate") else "warning",
-                        w.code, w.message)
+                        w.code, text.localize(w.message))
                 for w in st.warnings
+                # Stale gateways are told once, below, each with its Reconnect button.
+                if w.code != "gateway-stale"
             ]
         )
         self.gateway_notice.show_status(st)
+        self._show_history(st)
         self._sync_buttons()
+
+    def _show_history(self, st: ServerStatus) -> None:
+        """Retired and cancelled certificates, newest first (DESIGN §8)."""
+        self.history.clear()
+        for view in st.history:
+            info = view.info
+            item = QTreeWidgetItem([
+                "Retired" if view.state == "retired" else "Cancelled",
+                info.common_name or info.subject,
+                text.instant(info.not_before),
+                text.instant(info.not_after),
+                "Issued through Administration Server" if view.source == "issued"
+                else "Other certificate",
+                info.sha256,
+            ])
+            item.setToolTip(2, text.instant_utc(info.not_before))
+            item.setToolTip(3, text.instant_utc(info.not_after))
+            self.history.addTopLevelItem(item)
+        self.history_group.setTitle(
+            f"History ({len(st.history)})" if st.history else "History: none yet")
+        self.history.setVisible(bool(st.history))
+
+    def clear_result(self) -> None:
+        """The last success line belongs to the last change: gone when the window reopens."""
+        self.result_label.clear()
+        self.result_label.hide()
 
     def _sync_buttons(self) -> None:
         writable = not self.console.read_only and not self.busy

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -66,7 +67,12 @@ class PropertiesWindow(QDialog):
         points = self._section(None, DISTRIBUTION_POINTS, ids.SECTION_DISTRIBUTION_POINTS)
         points.setIcon(0, resources.icon("devices"))
         self.sections.expandAll()
-        self.sections.setMinimumWidth(200)
+        # As wide as its longest section name ("Administration server connection
+        # settings" is never cut off), and no wider.
+        self.sections.resizeColumnToContents(0)
+        sections_width = (self.sections.sizeHintForColumn(0) + self.sections.indentation()
+                          + 2 * self.sections.frameWidth() + 8)
+        self.sections.setMinimumWidth(sections_width)
 
         self.certificates_page = CertificatesPage(console, feed=self.feed)
         # Built when its section is first chosen (start-up shows Certificates only).
@@ -79,7 +85,8 @@ class PropertiesWindow(QDialog):
         splitter.addWidget(self.sections)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([280, 800])
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([sections_width, 1080 - sections_width])
 
         self.busy_bar = QProgressBar()
         self.busy_bar.setObjectName(ids.BUSY_BAR)
@@ -110,6 +117,7 @@ class PropertiesWindow(QDialog):
 
         self.sections.currentItemChanged.connect(self._on_section)
         self.certificates_page.sig_changed.connect(self._on_changed)
+        self.certificates_page.sig_refreshed.connect(self._fit_height)
         self.select_section(ids.SECTION_CERTIFICATES)
         self.resize(1080, 760)
 
@@ -152,6 +160,34 @@ class PropertiesWindow(QDialog):
             page = self.distribution_points_page  # it shows the feed's last snapshot
         self.pages.setCurrentWidget(page)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            QTimer.singleShot(0, self._fit_height)  # narrower: texts wrap onto more lines
+
+    def _fit_height(self) -> None:
+        """The smallest height shows every button of the Certificates page without
+        scrolling (down to the reserve certificate's; the warnings and history below
+        may scroll). Computed at the width the window has, since texts wrap."""
+        page = self.certificates_page
+        if not self.isVisible():
+            return
+        # The layouts first, at the width the window has now (resizes are applied lazily).
+        body = page.scroll_area.widget()
+        for layout in (self.layout(), page.layout(), body.layout() if body else None):
+            if layout is not None:
+                layout.activate()
+        needed = page.reserve_group.geometry().bottom() + 12
+        chrome = self.height() - page.scroll_area.viewport().height()
+        screen = self.screen().availableGeometry().height() if self.screen() else 1000
+        height = min(needed + chrome, screen - 40)
+        if height > self.minimumHeight():
+            self.setMinimumHeight(height)
+
     def _show_name(self, reading: StatusReading) -> None:
         st = reading.status
         if st is not None:
@@ -165,6 +201,7 @@ class PropertiesWindow(QDialog):
     def reopened(self) -> None:
         """Shown again after it was closed: the last snapshot at once, a new one from the
         shared feed's worker (it may take long on a large fleet)."""
+        self.certificates_page.clear_result()
         latest = self.feed.latest
         if latest is not None and latest is not self.certificates_page.shown:
             self.certificates_page.apply(latest)

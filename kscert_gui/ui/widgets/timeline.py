@@ -87,7 +87,7 @@ class CertificateTimeline(QWidget):
 
     def sizeHint(self) -> QSize:
         fm = QFontMetrics(self.font())
-        return QSize(560, 2 * self.ROW_HEIGHT + 4 * fm.height() + 28)
+        return QSize(560, 2 * self.ROW_HEIGHT + 5 * fm.height() + 28)
 
     def minimumSizeHint(self) -> QSize:
         return QSize(320, self.sizeHint().height())
@@ -152,43 +152,78 @@ class CertificateTimeline(QWidget):
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(RESERVE_COLOR)
                 painter.drawRoundedRect(QRectF(x0, y, max(x1 - x0, 1.0), self.ROW_HEIGHT), 3, 3)
-            painter.setPen(palette_text)
-            self._date_label(painter, fm, x0, bottom + 2 + index * line, pair[0], left, right)
-            self._date_label(painter, fm, x1, bottom + 2 + index * line, pair[1], left, right)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if data.switch_at is not None:
             xs = x_of(data.switch_at)
             painter.setPen(QPen(SWITCH_COLOR, 2, Qt.PenStyle.DashLine))
             painter.drawLine(QPointF(xs, top - 4), QPointF(xs, bottom))
-            self._caption(painter, fm, xs, 2, f"Switch {text.date(data.switch_at)}",
-                          SWITCH_COLOR, left, right)
         xt = x_of(data.today)
         painter.setPen(QPen(TODAY_COLOR, 2))
         painter.drawLine(QPointF(xt, top - 4), QPointF(xt, bottom))
-        caption_y = 2 if data.switch_at is None or abs(x_of(data.switch_at) - xt) > 120 else (
-            bottom + 2 + 2 * line
-        )
-        self._caption(painter, fm, xt, caption_y, f"Today {text.date(data.today)}",
-                      TODAY_COLOR, left, right)
+        for placed in self.labels():
+            painter.setPen(placed.color if placed.color is not None else palette_text)
+            painter.drawText(QPointF(placed.rect.left(), placed.rect.top() + fm.ascent()),
+                             placed.text)
 
-    @staticmethod
-    def _clamp_text_x(x: float, width: int, left: float, right: float) -> float:
-        return min(max(x - width / 2, left - 40), right - width)
+    # --- the labels, placed so that none overlaps another ---------------------------------
 
-    def _date_label(
-        self, painter: QPainter, fm: QFontMetrics, x: float, y: float, when: datetime,
-        left: float, right: float,
-    ) -> None:
-        label = text.date(when)
-        width = fm.horizontalAdvance(label)
-        painter.drawText(QPointF(self._clamp_text_x(x, width, left, right), y + fm.ascent()),
-                         label)
+    def labels(self) -> list[PlacedLabel]:
+        """Every caption and date label with the rectangle it is drawn in.
 
-    def _caption(
-        self, painter: QPainter, fm: QFontMetrics, x: float, y: float, label: str,
-        color: QColor, left: float, right: float,
-    ) -> None:
-        painter.setPen(color)
-        width = fm.horizontalAdvance(label)
-        painter.drawText(QPointF(self._clamp_text_x(x, width, left, right), y + fm.ascent()),
-                         label)
+        The Today and Switch captions go above the bars, the dates of the bars below them.
+        A label that would overlap one already placed moves to the next free row; a date
+        that another label already shows (a reserve valid from today, a switch on the day
+        the main certificate expires) is not written twice. No label crosses the Today or
+        the Switch line: the captions sit above the bars and the dates below them.
+        """
+        data = self._data
+        if data is None or (data.main is None and data.reserve is None):
+            return []
+        fm = QFontMetrics(self.font())
+        line = fm.height()
+        start, end = data.span()
+        left = float(self.LABEL_WIDTH)
+        right = float(self.width() - 12)
+        total = (end - start).total_seconds()
+
+        def x_of(when: datetime) -> float:
+            return left + (right - left) * (when - start).total_seconds() / total
+
+        top = float(line + 8)
+        bottom = top + 2 * (self.ROW_HEIGHT + 8)
+        wanted: list[tuple[str, float, QColor | None, bool]] = []  # text, x, colour, caption
+        wanted.append((f"Today {text.date(data.today)}", x_of(data.today), TODAY_COLOR, True))
+        if data.switch_at is not None:
+            wanted.append((f"Switch {text.date(data.switch_at)}", x_of(data.switch_at),
+                           SWITCH_COLOR, True))
+        for pair in (data.main, data.reserve):
+            if pair is not None:
+                for when in pair:
+                    wanted.append((text.date(when), x_of(when), None, False))
+        shown_dates: set[str] = set()
+        placed: list[PlacedLabel] = []
+        # Rows: one above the bars, then the rows below them.
+        caption_rows = [2.0]
+        date_rows = [bottom + 2 + k * line for k in range(3)]
+        for label, x, color, caption in wanted:
+            date_part = label.split(" ")[-1]
+            if date_part in shown_dates:
+                continue
+            width = fm.horizontalAdvance(label)
+            lx = min(max(x - width / 2, 0.0), float(self.width()) - width)
+            for y in (caption_rows + date_rows) if caption else date_rows:
+                rect = QRectF(lx, y, width, line)
+                if not any(rect.adjusted(-4, 0, 4, 0).intersects(p.rect) for p in placed):
+                    placed.append(PlacedLabel(label, rect, color))
+                    shown_dates.add(date_part)
+                    break
+        return placed
+
+
+@dataclass(frozen=True)
+class PlacedLabel:
+    """One text of the timeline and where it is drawn (widget coordinates)."""
+
+    text: str
+    rect: QRectF
+    color: QColor | None

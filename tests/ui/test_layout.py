@@ -1,0 +1,107 @@
+"""Layout as a person sees it: every button of the Certificates page in view without
+scrolling at the Properties window's smallest size and at 1920 x 1080; the timeline's labels
+never overlap or repeat (DESIGN §8; issue: the console as an operator uses it)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize
+from PySide6.QtWidgets import QApplication, QPushButton
+from pytestqt.qtbot import QtBot
+from uikit import demo_env, open_certificates, open_window
+
+from kscert_gui.ui.properties.certificates import CertificatesPage
+from kscert_gui.ui.properties.window import PropertiesWindow
+from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
+
+
+def settle(qtbot: QtBot) -> None:
+    for _ in range(3):
+        QApplication.processEvents()
+        qtbot.wait(30)
+
+
+def buttons_out_of_view(page: CertificatesPage) -> list[str]:
+    viewport = page.scroll_area.viewport()
+    out = []
+    for button in page.findChildren(QPushButton):
+        if not button.isVisibleTo(page) or button.window() is not page.window():
+            continue
+        rect = QRect(button.mapTo(viewport, QPoint(0, 0)), button.size())
+        if not viewport.rect().contains(rect):
+            out.append(button.text().replace("&", ""))
+    return out
+
+
+@pytest.mark.parametrize("reserve", [False, True], ids=["no-reserve", "reserve"])
+def test_every_button_is_in_view_at_the_smallest_size_and_at_full_hd(
+    qtbot: QtBot, tmp_path: Path, reserve: bool
+) -> None:
+    window = open_window(qtbot, demo_env(tmp_path, reserve=reserve))
+    props, page = open_certificates(qtbot, window)
+    assert isinstance(props, PropertiesWindow)
+    for size in (QSize(1920, 1080), QSize(100, 100), QSize(100, 100)):
+        props.resize(size)  # the window keeps its minimum size
+        settle(qtbot)
+        smallest = size.width() < 200
+        if smallest:
+            assert props.size() == props.minimumSize() or props.width() == props.minimumWidth()
+        assert page.scroll_area.horizontalScrollBar().isHidden() or \
+            page.scroll_area.horizontalScrollBar().maximum() == 0
+        assert page.scroll_area.verticalScrollBar().value() == 0
+        assert buttons_out_of_view(page) == [], (size, props.size())
+    # The section names are never cut off.
+    sections = props.sections
+    item = sections.topLevelItem(0)
+    assert item is not None
+    assert sections.visualItemRect(item).right() <= sections.viewport().width()
+    assert sections.sizeHintForColumn(0) <= sections.viewport().width()
+
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+CASES = {
+    # The case a person saw: a reserve valid from today, the main from yesterday.
+    "reserve-from-today": TimelineData(
+        today=NOW, main=(NOW - timedelta(days=1), NOW + timedelta(days=396)),
+        reserve=(NOW, NOW + timedelta(days=397)), switch_at=NOW + timedelta(days=30)),
+    "switch-near-today": TimelineData(
+        today=NOW, main=(NOW - timedelta(days=380), NOW + timedelta(days=2)),
+        reserve=(NOW - timedelta(days=20), NOW + timedelta(days=377)),
+        switch_at=NOW + timedelta(days=1)),
+    "no-reserve": TimelineData(today=NOW, main=(NOW - timedelta(days=377),
+                                                NOW + timedelta(days=20)), alert=True),
+    "expired": TimelineData(today=NOW, main=(NOW - timedelta(days=400),
+                                             NOW - timedelta(days=3)), alert=True),
+}
+
+
+@pytest.mark.parametrize("width", [320, 560, 1200])
+@pytest.mark.parametrize("case", list(CASES))
+def test_timeline_labels_never_overlap_repeat_or_cross_a_line(
+    qtbot: QtBot, case: str, width: int
+) -> None:
+    timeline = CertificateTimeline()
+    qtbot.addWidget(timeline)
+    timeline.resize(width, timeline.sizeHint().height())
+    data = CASES[case]
+    timeline.set_data(data)
+    labels = timeline.labels()
+    texts = [label.text for label in labels]
+    assert any(t.startswith("Today ") for t in texts)
+    for a, b in itertools.combinations(labels, 2):
+        assert not a.rect.intersects(b.rect), (a.text, b.text)
+    dates = [t.split(" ")[-1] for t in texts]
+    assert len(dates) == len(set(dates)), texts  # no date written twice
+    for label in labels:
+        assert label.rect.left() >= 0 and label.rect.right() <= width
+        assert label.rect.bottom() <= timeline.height()
+    # The bars' band (where the Today and Switch lines run) holds no label.
+    line = timeline.fontMetrics().height()
+    top = line + 8 - 4
+    band = QRectF(0, top, width, 2 * (CertificateTimeline.ROW_HEIGHT + 8) + 4)
+    assert not any(label.rect.intersects(band) for label in labels), texts
+    timeline.grab()  # paints without an error

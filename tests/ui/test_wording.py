@@ -1,0 +1,92 @@
+"""What the Certificates page says, as a person reads it: local time with the zone's offset
+(UTC in the tooltip), "Days left" without repeating itself, the history of retired and
+cancelled certificates, the last success line gone when Properties reopens."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from uikit import click, demo_env, open_certificates, open_window, refreshed, wait_idle
+
+from kscert_gui.services.views import ReissueRequest
+from kscert_gui.ui import messages, text
+
+
+@pytest.fixture
+def berlin() -> Iterator[None]:
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_times_are_local_with_their_offset_and_utc_in_the_tooltip(
+    qtbot: QtBot, tmp_path: Path, berlin: None
+) -> None:
+    window = open_window(qtbot, demo_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    st = page.status
+    assert st is not None and st.main is not None
+    utc = st.main.info.not_after
+    assert page.valid_to.text() == utc.astimezone().strftime("%Y-%m-%d %H:%M:%S +01:00")
+    assert page.valid_to.toolTip() == utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    # Messages of the services (ISO 8601 UTC for the command line) are shown the same way.
+    shown = " ".join(v.message for v in page.warnings.verdicts)
+    assert "T" not in "".join(w for w in shown.split() if w[:4].isdigit() and "-" in w)
+    assert "+01:00" in shown
+    assert text.localize("at 2026-12-21T22:42:22Z") == "at 2026-12-21 23:42:22 +01:00"
+
+
+def test_days_left_says_it_once_and_counts_have_one_style(qtbot: QtBot, tmp_path: Path) -> None:
+    window = open_window(qtbot, demo_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    shown = page.days_left.text()
+    assert "days left" not in shown and shown.split(" ")[0].isdigit()
+    assert "no reserve certificate is specified" in shown
+    assert text.days(1) == "1 day" and text.days(2) == "2 days"
+    assert text.localize("1250 devices") == "1\u00a0250 devices"
+    assert "1250" not in page.connection.text() + page.cutover.text()
+
+
+def test_history_lists_the_retired_and_cancelled_certificates(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = demo_env(tmp_path)
+    with env.server() as server:
+        server.reissue(ReissueRequest(None, 30), confirmed=True)
+        server.cancel_reserve()
+        server.reissue(ReissueRequest(None, None), confirmed=True)
+    window = open_window(qtbot, env)
+    _props, page = open_certificates(qtbot, window)
+    states = [page.history.topLevelItem(i).text(0)  # type: ignore[union-attr]
+              for i in range(page.history.topLevelItemCount())]
+    assert states == ["Retired", "Cancelled"]
+    assert page.history_group.title() == "History (2)"
+
+
+def test_the_last_success_line_is_gone_when_properties_reopens(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(messages, "confirm", lambda *a, **k: True)
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    props, page = open_certificates(qtbot, window)
+    click(page.cancel_reserve_button)
+    wait_idle(qtbot)
+    assert page.result_label.isVisibleTo(page)
+    props.close()
+    refreshed(qtbot, window)
+    window.action_properties.trigger()
+    qtbot.waitExposed(props)
+    assert not page.result_label.isVisibleTo(page)
