@@ -137,3 +137,38 @@ def test_control_characters_of_a_served_name_never_reach_the_terminal() -> None:
     text = metrics.exposition(lambda: hostile)
     assert "\x1b" not in text and "\x07" not in text
     assert 'subject_CN="evil\\\\x1b[2J\\\\x07name"' in text
+
+
+def _agrees_with_status(server: AdministrationServer) -> None:
+    found = metrics.read_metrics(server)
+    status = server.status()
+    c = status.fleet.counts
+    assert dict(found.devices) == {"connected": c.connected, "blocked": c.blocked,
+                                   "lost": c.lost, "at-risk": c.at_risk}
+    assert dict(found.gateways_stale) == {
+        g.host: status.main is not None and not g.matches_main for g in status.gateways}
+    by_source = {m.source: m for m in found.certificates}
+    for source, view in (("main", status.main), ("reserve", status.reserve)):
+        if view is None:
+            assert source not in by_source
+        else:
+            assert by_source[source].not_after == view.info.not_after
+            assert by_source[source].common_name == view.info.common_name
+
+
+def test_the_reading_agrees_with_status_through_a_switch(tmp_path: Path) -> None:
+    """The demo store (a 14.2 gateway), with a reserve, then past the switch: the gateway
+    is stale, and the metrics say what status() says at every step."""
+    from kscert_gui.services.demo import create_demo_store
+
+    secrets = MemorySecretStore()
+    clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
+    home = tmp_path / "demo"
+    create_demo_store(home, secrets, clock)
+    with AdministrationServer.open(home, secrets, clock=clock) as server:
+        _agrees_with_status(server)
+        server.reissue(ReissueRequest(None, 30), confirmed=True)
+        _agrees_with_status(server)
+        server.fleet.simulate_advance(timedelta(days=31))
+        _agrees_with_status(server)
+        assert dict(metrics.read_metrics(server).gateways_stale) == {"gw-dmz-01": True}
