@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QBrush, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -21,27 +21,25 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.services.views import ServerStatus
-from kscert_gui.ui import ids, resources, tasks, text
+from kscert_gui.ui import help, ids, messages, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow
+from kscert_gui.ui.settings import APPLICATION as APPLICATION
+from kscert_gui.ui.settings import ORGANIZATION as ORGANIZATION
+from kscert_gui.ui.settings import open_settings
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
+from kscert_gui.ui.widgets.list_tools import add_menu_key
 
 if TYPE_CHECKING:
     from kscert_gui.ui.devices.page import DevicesPage
+    from kscert_gui.ui.dialogs.audit_log import AuditLogDialog
     from kscert_gui.ui.watch.page import WatchPage
 
-ORGANIZATION = "kscert_gui"
-APPLICATION = "kscert_gui"
 NODE_ROLE = Qt.ItemDataRole.UserRole
 REFRESH_MS = 60_000
 #: The Watched endpoints page (and so its background checks) starts this long after the
 #: window, whether or not its node is opened (start-up stays quick).
 WATCH_START_MS = 5_000
-
-
-def open_settings() -> QSettings:
-    """Window geometry only. Never a password, passphrase or key (DESIGN §10)."""
-    return QSettings(ORGANIZATION, APPLICATION)
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +50,7 @@ class MainWindow(QMainWindow):
         self.console = console
         self._settings = settings if settings is not None else open_settings()
         self.properties_window: PropertiesWindow | None = None
+        self.audit_window: AuditLogDialog | None = None
         self.status: ServerStatus | None = None
         self.snapshot: Snapshot | None = None
         # The one status reading shared with Properties → Certificates (ui/status_feed.py).
@@ -81,6 +80,12 @@ class MainWindow(QMainWindow):
         menu_action = self.menuBar().addMenu("&Action")
         menu_action.addAction(self.action_properties)
         menu_action.addAction(self.action_refresh)
+        self.action_audit_log = QAction("Audit &log…", self)
+        self.action_audit_log.setObjectName(ids.ACTION_AUDIT_LOG)
+        self.action_audit_log.triggered.connect(lambda: self.open_audit_log())
+        menu_action.addSeparator()
+        menu_action.addAction(self.action_audit_log)
+        self._build_help_menu()
 
         # Console tree
         self.tree = QTreeWidget()
@@ -88,6 +93,7 @@ class MainWindow(QMainWindow):
         self.tree.setAccessibleName("Console tree")
         self.tree.setHeaderHidden(True)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        add_menu_key(self.tree)  # Shift+F10 as well as the Menu key
         self.server_item = QTreeWidgetItem(["Administration Server"])
         self.server_item.setData(0, NODE_ROLE, ids.NODE_SERVER)
         self.server_item.setIcon(0, resources.icon("server"))
@@ -295,6 +301,60 @@ class MainWindow(QMainWindow):
         if item is self.server_item:
             self.open_properties()
 
+    # --- Help, Audit log ------------------------------------------------------------------
+
+    def _build_help_menu(self) -> None:
+        menu = self.menuBar().addMenu("&Help")
+        menu.setObjectName(ids.MENU_HELP)
+        self.help_actions: list[QAction] = []
+        for section in help.SECTIONS:
+            action = QAction(section.label, self)
+            action.setObjectName(ids.ACTION_README)
+            action.setToolTip(f"Open the README at “{section.heading}”")
+            action.triggered.connect(
+                lambda _checked=False, heading=section.heading: self.open_readme(heading))
+            menu.addAction(action)
+            self.help_actions.append(action)
+        menu.addSeparator()
+        self.action_about = QAction("&About kscert_gui…", self)
+        self.action_about.setObjectName(ids.ACTION_ABOUT)
+        self.action_about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.action_about.triggered.connect(lambda: self.show_about())
+        menu.addAction(self.action_about)
+
+    def open_readme(self, heading: str | None = None) -> QUrl | None:
+        """The README at ``heading``, in the desktop's program for it."""
+        url = help.readme_url(heading)
+        if url is None:
+            messages.show_info(self, "Help", "The README is not installed with this copy of "
+                               "the program.")
+            return None
+        if not help.open_url(url):
+            messages.show_info(self, "Help", "No program on this computer opens the README "
+                               f"({url.toLocalFile()}).")
+        return url
+
+    def show_about(self) -> None:
+        from kscert_gui.ui.dialogs.about import AboutDialog
+
+        AboutDialog.show_for(self, self.console.server.store.home,
+                             read_only=self.console.read_only)
+
+    def open_audit_log(self) -> AuditLogDialog:
+        """Open (or raise) the Audit log window; it reads the log in a worker."""
+        from kscert_gui.ui.dialogs.audit_log import AuditLogDialog
+
+        window = self.audit_window
+        if window is None:
+            window = AuditLogDialog(self.console, self.status_feed, self)
+            self.audit_window = window
+        elif not window.isVisible():
+            window.refresh()
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
     # --- Properties -----------------------------------------------------------------------
 
     def open_properties(self) -> PropertiesWindow:
@@ -497,6 +557,8 @@ class MainWindow(QMainWindow):
         self.status_feed.close()  # a read still running is not shown
         if self.properties_window is not None:
             self.properties_window.close()
+        if self.audit_window is not None:
+            self.audit_window.close()
         # Results of unfinished work are dropped, but the work itself ends before the store
         # closes, so no write is cut in half.
         tasks.drop_results(self)
