@@ -1080,6 +1080,15 @@ class TlsServer:
             if os.name == "posix":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(address)
+            defer = getattr(socket, "TCP_DEFER_ACCEPT", None)
+            if defer is not None:
+                # Linux: a connection is handed over once its ClientHello has arrived:
+                # the first handshake step never waits (one wake-up less per handshake),
+                # and a client that connects and says nothing holds no descriptor of
+                # ours (the kernel keeps it, then lets it through for the handshake
+                # timeout to end).
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, defer, int(HANDSHAKE_TIMEOUT))
             sock.listen(512)
             sock.setblocking(False)
         except BaseException:

@@ -146,15 +146,14 @@ def handshake_works(port: int) -> bool:
 
 @contextlib.contextmanager
 def idle_clients(port: int, count: int) -> Iterator[list[socket.socket]]:
-    """``count`` TCP connections that never say a word."""
+    """``count`` connections that send the first byte of a ClientHello and then nothing
+    (so that the server accepts them: it waits for a first byte before it does)."""
     socks: list[socket.socket] = []
     try:
         for _ in range(count):
-            s = socket.socket()
-            s.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                s.connect(("127.0.0.1", port))
+            s = socket.create_connection(("127.0.0.1", port), WAIT)
             socks.append(s)
+            s.sendall(b"\x16")
         yield socks
     finally:
         for s in socks:
