@@ -195,14 +195,17 @@ def watch_list(server: StoreAndClock) -> WatchList:
 
 
 def parse_watch_endpoint(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` of the watch list: as ``kscert check`` takes it; the host name in
-    lower case (names are the same in any case).
+    """``HOST:PORT`` of the watch list: as ``kscert check`` takes it; a host name in
+    lower case (names are the same in any case), an IP address in its shortest form.
 
     Raises:
         UsageError: not HOST:PORT, or a port outside 1-65535.
     """
     host, port = tls.parse_endpoint(text)
-    return host.lower().rstrip(".") or host, port
+    try:
+        return str(ipaddress.ip_address(host)), port  # [0:0::1] and [::1] are one endpoint
+    except ValueError:
+        return host.lower().rstrip(".") or host, port
 
 
 def servername_problem(name: str) -> str | None:

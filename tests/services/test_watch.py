@@ -149,7 +149,10 @@ def test_duplicate_in_any_case_is_refused(server: AdministrationServer) -> None:
     watch = watch_list(server)
     watch.add("mdm.example.com:13292", name="one")
     before = (watch.entries(), audit_count(server))
-    for again in ("mdm.example.com:13292", "MDM.EXAMPLE.COM:13292", "mdm.example.com.:13292"):
+    watch.add("[::1]:13292")
+    before = (watch.entries(), audit_count(server))
+    for again in ("mdm.example.com:13292", "MDM.EXAMPLE.COM:13292", "mdm.example.com.:13292",
+                  "[0:0:0::1]:13292", "[::0001]:13292"):
         with pytest.raises(UsageError, match="already watched"):
             watch.add(again, name="two")
     assert (watch.entries(), audit_count(server)) == before
