@@ -19,7 +19,6 @@ from kscert_gui.ui.devices.add_device import AddDeviceDialog
 from kscert_gui.ui.devices.delivery import DeliveryDialog
 from kscert_gui.ui.devices.group_properties import GroupPropertiesDialog
 from kscert_gui.ui.dialogs.about import AboutDialog
-from kscert_gui.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
@@ -134,7 +133,3 @@ def test_no_mnemonic_twice_in_the_properties_window(qtbot: QtBot, tmp_path: Path
                                            lambda: click(points.properties_button))
     assert not any(problems.values()), problems
 
-
-def shown_dialogs() -> list[QWidget]:
-    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QDialog)
-            and w.isVisible()]
