@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from menukit import wait_for
 from mnemonics import conflicts, mnemonic, twice, window_labels
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 from uikit import ModalDriver, click, demo_env, open_window, wait_idle
 
