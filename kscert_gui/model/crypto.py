@@ -707,6 +707,28 @@ def _bad_extension(der: bytes, exc: Exception) -> str | None:
     return None
 
 
+def _guarded(
+    load: Callable[[bytes, bytes | None], PrivateKeyTypes],
+) -> Callable[[bytes, bytes | None], PrivateKeyTypes]:
+    """``load``, with a panic of the library's Rust code (an exception that is not an
+    Exception: the short-IV case below was one) turned into an unreadable file rather
+    than the end of the program or of a worker thread."""
+
+    def call(data: bytes, password: bytes | None) -> PrivateKeyTypes:
+        try:
+            return load(data, password)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if type(exc).__name__ != "PanicException":
+                raise
+            raise UnreadableError(
+                "The private key cannot be read: the cryptography library failed on it."
+            ) from None
+
+    return call
+
+
 class UnsupportedEncryptionError(UnreadableError):
     """A key or container encrypted in a way this program cannot decrypt (an unknown
     cipher, key derivation or PRF, invalid parameters, a damaged header): no password
@@ -748,7 +770,7 @@ def read_private_key(data: bytes, password: bytes | None) -> PrivateKeyTypes:
     if not data:
         raise UnreadableError("The private key file is empty.")
     pem = _PEM_MARK in data
-    load: Callable[[bytes, bytes | None], PrivateKeyTypes] = (
+    load = _guarded(
         serialization.load_pem_private_key if pem else serialization.load_der_private_key
     )
     # Before cryptography sees the header: a short IV in it makes the library panic
@@ -851,17 +873,31 @@ def _decryption_failure(exc: Exception, blobs: list[bytes]) -> str | None:
 
 #: Ciphers of traditional OpenSSL PEM encryption cryptography decrypts, and IV sizes.
 _DEK_CIPHERS = {"AES-128-CBC": 16, "AES-256-CBC": 16, "DES-EDE3-CBC": 8}
-_PROC_TYPE = re.compile(rb"^Proc-Type:[ \t]*4[ \t]*,[ \t]*ENCRYPTED[ \t]*\r?$", re.MULTILINE)
-_DEK_INFO = re.compile(rb"^DEK-Info:[ \t]*([^,\r\n]*)(?:,([^\r\n]*))?\r?$", re.MULTILINE)
+_PROC_TYPE = re.compile(rb"^[ \t]*Proc-Type[ \t]*:[^\r\n]*ENCRYPTED", re.MULTILINE | re.IGNORECASE)
+_DEK_INFO = re.compile(
+    rb"^[ \t]*DEK-Info[ \t]*:[ \t]*([^,\r\n]*)(?:,([^\r\n]*))?\r?$", re.MULTILINE | re.IGNORECASE
+)
 
 
 def _dek_info_problem(data: bytes) -> str | None:
-    """What is wrong with the encryption header of a traditional encrypted PEM key."""
+    """What is wrong with the encryption header of a traditional encrypted PEM key.
+
+    Every DEK-Info line is checked (a file may have several; which one the library
+    takes is its business), in any letter case.
+    """
     if _PROC_TYPE.search(data) is None:
         return None
-    found = _DEK_INFO.search(data)
-    if found is None:
+    lines = list(_DEK_INFO.finditer(data))
+    if not lines:
         return "its encryption header has no DEK-Info line"
+    for found in lines:
+        problem = _one_dek_info_problem(found)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _one_dek_info_problem(found: re.Match[bytes]) -> str | None:
     cipher = found.group(1).strip().decode("ascii", "replace").upper()
     size = _DEK_CIPHERS.get(cipher)
     if size is None:

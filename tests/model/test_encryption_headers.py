@@ -9,6 +9,7 @@ import functools
 import re
 
 import derkit
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
@@ -87,3 +88,14 @@ def test_any_pkcs8_iv_size(size: int, password: bytes | None) -> None:
         assert verdict == "cannot-decrypt"
     else:
         assert verdict in ("key", "wrong-password", "unreadable")
+
+
+def test_a_library_panic_is_an_unreadable_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence, should a header slip past the check: the panic the short
+    IV causes becomes an unreadable file, not the end of the program."""
+    monkeypatch.setattr(crypto, "_dek_info_problem", lambda data: None)
+    found = re.search(rb"DEK-Info: [A-Z0-9-]+,([0-9A-F]+)", traditional())
+    assert found is not None
+    short = traditional().replace(found.group(1), found.group(1)[:-4])
+    with pytest.raises(crypto.UnreadableError, match="library failed"):
+        crypto.read_private_key(short, PASSWORD)
