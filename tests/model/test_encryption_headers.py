@@ -99,3 +99,14 @@ def test_a_library_panic_is_an_unreadable_key(monkeypatch: pytest.MonkeyPatch) -
     short = traditional().replace(found.group(1), found.group(1)[:-4])
     with pytest.raises(crypto.UnreadableError, match="library failed"):
         crypto.read_private_key(short, PASSWORD)
+
+
+def test_every_dek_info_line_is_checked() -> None:
+    found = re.search(rb"DEK-Info: [A-Z0-9-]+,([0-9A-F]+)\n", traditional())
+    assert found is not None
+    short = found.group(0).replace(found.group(1), found.group(1)[:-4])
+    twice = traditional().replace(found.group(0), found.group(0) + short)
+    assert answer(twice, PASSWORD) == "cannot-decrypt"
+    lower = traditional().replace(b"DEK-Info:", b"dek-info:").replace(found.group(1),
+                                                                     found.group(1)[:-4])
+    assert answer(lower, PASSWORD) == "cannot-decrypt"
