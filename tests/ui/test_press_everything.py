@@ -12,7 +12,7 @@ import pytest
 from menukit import ModalCloser, trigger_all, wait_for
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMenu, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from uikit import click, demo_env, open_window, wait_idle
 
@@ -90,7 +90,7 @@ def test_press_everything_in_the_main_window_devices_and_their_windows(
     entries: list[QAction] = []
     for top in window.menuBar().actions():
         menu = top.menu()
-        assert menu is not None
+        assert isinstance(menu, QMenu)
         entries += [a for a in menu.actions() if a is not quit_action]
     report["menus"] = trigger_all(entries, lambda: settle(qtbot))
     assert "Audit log…" in report["menus"] and "About kscert_gui…" in report["menus"]
