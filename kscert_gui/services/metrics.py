@@ -134,16 +134,14 @@ def read_metrics(server: AdministrationServer) -> MetricsReading:
     counts = server.fleet.device_table(at, rows=rows).counts
     devices = (("connected", counts.connected), ("blocked", counts.blocked),
                ("lost", counts.lost), ("at-risk", counts.at_risk))
-    # The gateway-stale warning's rule: a gateway that does not hold the main certificate
-    # (what it holds at the instant follows the server version: model.gateways).
-    version = server.server_version()
-    stale: list[tuple[str, bool]] = []
-    for host, _port, _agent_port, held_id, _sha in (
-            store.distribution_points.gateway_certificates()):
-        held = gateway_rules.held_certificate(version, held_id, eff.main_id)
-        stale.append((host, eff.main_id is not None and held != eff.main_id))
+    # The gateway-stale warning's one rule (model.gateways): what each gateway holds at the
+    # instant, by the server version, judged against the main certificate.
+    held = {host: held_id for host, _port, _agent_port, held_id, _sha
+            in store.distribution_points.gateway_certificates()}
+    stale = tuple((h.host, h.stale) for h in gateway_rules.holdings(
+        server.server_version(), held, eff.main_id))
     return MetricsReading(at=at, certificates=tuple(certs), devices=devices,
-                          endpoints_up=tuple(up), gateways_stale=tuple(stale))
+                          endpoints_up=tuple(up), gateways_stale=stale)
 
 
 class KscertCollector:
