@@ -3,7 +3,8 @@ inspect`` in this process: files nobody on this project wrote (issue 13).
 
 Every file under ``x509/`` goes in as ``--cert``, every file under ``pkcs12/`` as
 ``--pkcs12`` (with and without a password) and every PEM/DER key under ``asymmetric/``
-as ``--key`` with a certificate (with and without a password). Each run must print one
+as ``--key`` with a certificate (with and without a password); so do the system's CA
+certificates (``/etc/ssl/certs``, where there are any) and its bundle. Each run must print one
 JSON document with findings, never "unexpected error"; then a table asserts the
 verdicts on the files issue 13 names.
 """
@@ -38,6 +39,7 @@ KEY_SUFFIXES = (".pem", ".der", ".key")
 # __init__); pytest records them again per test.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FINDING_FIELDS = {"code", "severity", "rule_set", "message", "fix"}
+SYSTEM_CERTS = Path("/etc/ssl/certs")
 
 
 @pytest.fixture
@@ -88,6 +90,9 @@ def corpus(good_cert: Path) -> Iterator[Job]:
         pair = ("inspect", "--key", str(path), "--cert", str(good_cert))
         yield Job(pair)
         yield Job((*pair, *pw), VECTOR_PASSWORD + "\n")
+    for path in sorted(SYSTEM_CERTS.glob("*.pem")) + [SYSTEM_CERTS / "ca-certificates.crt"]:
+        if path.is_file():
+            yield Job(("inspect", "--cert", str(path)))
 
 
 def _problem(rc: int, out: str, err: str) -> str | None:
@@ -123,8 +128,9 @@ def test_every_vector_gets_findings_never_a_crash(run: Run, good_cert: Path) -> 
         problem = _problem(rc, out, err)
         if problem is not None:
             failures.append(f"{job.name}: {problem}")
-    files = len({job.args[2] for job in jobs})
-    sys.stderr.write(f"corpus: {len(jobs)} runs over {files} files, "
+    files = len({job.args[2] for job in jobs if job.args[2].startswith(str(VECTORS))})
+    sys.stderr.write(f"corpus: {len(jobs)} runs over {files} vector files and the system's "
+                     f"CA certificates, "
                      f"{len(jobs) - len(failures)} clean answers\n")
     assert files > 1900, "the cryptography_vectors package is not the full corpus"
     assert not failures, f"{len(failures)} of {len(jobs)} runs:\n" + "\n".join(failures[:40])
