@@ -4,9 +4,9 @@ inspect`` in this process: files nobody on this project wrote (issue 13).
 Every file under ``x509/`` goes in as ``--cert``, every file under ``pkcs12/`` as
 ``--pkcs12`` (with and without a password) and every PEM/DER key under ``asymmetric/``
 as ``--key`` with a certificate (with and without a password); so do the system's CA
-certificates (``/etc/ssl/certs``, where there are any) and its bundle. Each run must print one
-JSON document with findings, never "unexpected error"; then a table asserts the
-verdicts on the files issue 13 names.
+certificates (``/etc/ssl/certs``, where there are any) and its bundle. Each run must
+print one JSON document with findings, never "unexpected error"; then a table asserts
+the verdicts on the files issue 13 names.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def corpus(good_cert: Path) -> Iterator[Job]:
         pair = ("inspect", "--key", str(path), "--cert", str(good_cert))
         yield Job(pair)
         yield Job((*pair, *pw), VECTOR_PASSWORD + "\n")
-    for path in sorted(SYSTEM_CERTS.glob("*.pem")) + [SYSTEM_CERTS / "ca-certificates.crt"]:
+    for path in [*sorted(SYSTEM_CERTS.glob("*.pem")), SYSTEM_CERTS / "ca-certificates.crt"]:
         if path.is_file():
             yield Job(("inspect", "--cert", str(path)))
 
