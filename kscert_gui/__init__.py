@@ -1,10 +1,40 @@
 """kscert_gui: console and command line for the mobile Administration Server certificate."""
 
-# First of all: in the `kscert` program, SIGINT/SIGTERM are recorded until main() knows
-# the command (no KeyboardInterrupt traceback from an import; see startup.py).
-from kscert_gui import startup as _startup
+# First of all, before any import that takes time: in the `kscert` program SIGINT and
+# SIGTERM are only recorded until main() knows the command, so that a Ctrl+C during the
+# imports is no KeyboardInterrupt traceback and a SIGTERM still lets `serve` say
+# "Stopped." (kscert_gui/startup.py hands them over). Only modules the interpreter has
+# loaded already are used here.
+import _signal  # type: ignore[import-not-found]
+import sys as _sys
 
-_startup.defer_early()
+#: SIGINT/SIGTERM that came before main() took them over (startup.py).
+_early_signals: list[int] = []
+#: Whether the handlers that record them are in place.
+_early_deferred = False
+
+
+def _is_the_kscert_program() -> bool:
+    """``kscert ...`` or ``python -m kscert_gui.cli ...`` (not the GUI, not an import)."""
+    argv = list(getattr(_sys, "orig_argv", _sys.argv))
+    if "-m" in argv:
+        at = argv.index("-m")
+        return argv[at + 1 : at + 2] == ["kscert_gui.cli"]
+    script = argv[1].replace("\\", "/").rsplit("/", 1)[-1] if len(argv) > 1 else ""
+    return script in ("kscert", "kscert.exe", "kscert-script.py")
+
+
+def _record_early_signal(signum: int, _frame: object) -> None:
+    _early_signals.append(signum)
+
+
+if _is_the_kscert_program():
+    try:
+        _signal.signal(_signal.SIGINT, _record_early_signal)
+        _signal.signal(_signal.SIGTERM, _record_early_signal)
+        _early_deferred = True
+    except ValueError:  # not the main thread: nothing to defer
+        pass
 
 import logging  # noqa: E402
 import warnings  # noqa: E402

@@ -786,6 +786,7 @@ class _Conn:
     deadline: float
     active: float  # last time the client got anywhere (monotonic)
     handshaking: bool = True
+    events: int = selectors.EVENT_READ  # what the selector waits for
 
 
 class _Wake:
@@ -894,10 +895,11 @@ class TlsServer:
                         self._accept(data)
                     elif isinstance(data, _Conn):
                         self._service(data)
-                for conn in list(self._ready):
-                    self._ready.discard(conn)
-                    if conn in self._conns:
-                        self._read(conn)
+                if self._ready:
+                    for conn in list(self._ready):
+                        self._ready.discard(conn)
+                        if conn in self._conns:
+                            self._read(conn)
                 if self._resume_at is not None and time.monotonic() >= self._resume_at:
                     self._resume_accepting()
                 self._expire()
@@ -1205,9 +1207,10 @@ class TlsServer:
             self._read(conn)
 
     def _want(self, conn: _Conn, events: int) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            if self._selector.get_key(conn.sock).events != events:
+        if conn.events != events:
+            with contextlib.suppress(KeyError, ValueError):
                 self._selector.modify(conn.sock, events, conn)
+            conn.events = events
 
     def _step(self, conn: _Conn, op: Callable[[], _R]) -> tuple[bool, _R | None]:
         """One non-blocking TLS operation: (True, its result), or (False, None) after
@@ -1238,7 +1241,8 @@ class TlsServer:
         self._touch(conn)
         conn.deadline = conn.active + IDLE_TIMEOUT
         self._want(conn, selectors.EVENT_READ)
-        self._read(conn)
+        if conn.sock.pending():
+            self._read(conn)  # data came with the client's last handshake message
 
     def _read(self, conn: _Conn) -> None:
         """Read and discard what the client sends (the mobile protocol is not spoken here)."""
