@@ -459,3 +459,24 @@ def test_without_a_notification_service_nothing_breaks(
     assert sent.args == [False]
     assert "reminder at 7 days" in page.message.text()
     no_error_box()
+
+
+def test_a_read_only_store_shows_results_and_changes_nothing(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    home = tmp_path / "store"
+    secrets = MemorySecretStore()
+    with AdministrationServer.open(home, secrets) as writer:
+        watch_list(writer).add(f"127.0.0.1:{free_port()}", name="closed")
+        watch_list(writer).check(timeout=2)
+        with AdministrationServer.open(home, secrets, writable=False) as reader:
+            page = make_page(qtbot, watch_list(reader))
+            assert states(page) == ["unreachable"]
+            for button in (page.add_button, page.remove_button, page.check_button):
+                assert not button.isEnabled()
+            assert not page.interval.isEnabled() and page.copy_button.isEnabled()
+            assert "read-only" in page.status.text()
+            page.timer.start(10)  # an interval elapses: nothing is started
+            qtbot.wait(100)
+            assert not page._checking
+            page.close()

@@ -168,11 +168,18 @@ class WatchPage(QWidget):
                        for i in self.table.selectionModel().selectedRows()})
         return [self.model.entry(r) for r in rows]
 
+    @property
+    def read_only(self) -> bool:
+        """The store is open read-only: checks cannot be recorded, the list not changed."""
+        return not self.watch.store.writable
+
     def _update_buttons(self) -> None:
         busy = self._checking
-        self.check_button.setEnabled(not busy and bool(self.model.entries))
-        self.remove_button.setEnabled(not busy and bool(self.selected_entries()))
-        self.add_button.setEnabled(not busy)
+        change = not self.read_only
+        self.check_button.setEnabled(change and not busy and bool(self.model.entries))
+        self.remove_button.setEnabled(change and not busy and bool(self.selected_entries()))
+        self.add_button.setEnabled(change and not busy)
+        self.interval.setEnabled(change)
         self.copy_button.setEnabled(bool(self.model.entries))
         self.busy.setVisible(busy)
 
@@ -210,6 +217,9 @@ class WatchPage(QWidget):
             self.interval.blockSignals(False)
             self.timer.start(self.interval.value() * 60_000)
         self._show(entries)
+        if self.read_only:
+            self.status.setText("The store is open read-only: the last results are shown; "
+                                "checks run where the store is open for changes.")
 
     def _read_failed(self, err: BaseException) -> None:
         self.status.setText(messages.describe(err)[0])
@@ -255,7 +265,7 @@ class WatchPage(QWidget):
         self._start_check(manual=False)
 
     def _start_check(self, *, manual: bool) -> tasks.Task[WatchCheck] | None:
-        if self._checking or (not self.model.entries and not manual):
+        if self._checking or self.read_only or (not self.model.entries and not manual):
             return None
         self._checking = True
         self._update_buttons()
