@@ -108,9 +108,9 @@ def key_description(public_key: object) -> str:
     return type(public_key).__name__.lstrip("_")
 
 
-def unknown_key_type(cert: x509.Certificate) -> str | None:
-    """The name (or OID) of the certificate's key type when cryptography cannot load the
-    key (GOST, SM2, ...); None when it can, or when the key is damaged instead."""
+def _unloadable_key_oid(cert: x509.Certificate) -> x509.ObjectIdentifier | None:
+    """The OID of the certificate's key type when cryptography does not load that type
+    (GOST, SM2, ...); None when it does, or when the key is damaged instead."""
     try:
         cert.public_key()
     except UnsupportedAlgorithm:
@@ -120,14 +120,35 @@ def unknown_key_type(cert: x509.Certificate) -> str | None:
     else:
         return None
     try:
-        oid = cert.public_key_algorithm_oid
+        return cert.public_key_algorithm_oid
     except ODD_INPUT:
-        return "unknown"
+        return None
+
+
+def _key_type_name(oid: x509.ObjectIdentifier) -> str | None:
     known = _KEY_TYPES.get(oid.dotted_string)
     if known is not None:
         return known
-    name = oid._name
-    return name if name and name != "Unknown OID" else f"unknown ({oid.dotted_string})"
+    return oid._name if oid._name and oid._name != "Unknown OID" else None
+
+
+def unknown_key_type(cert: x509.Certificate) -> str | None:
+    """The name of the certificate's key type ('GOST R 34.10-2001', or 'unknown (OID)')
+    when cryptography cannot load the key; None when it can, or when the key is
+    damaged instead."""
+    oid = _unloadable_key_oid(cert)
+    if oid is None:
+        return None
+    return _key_type_name(oid) or f"unknown ({oid.dotted_string})"
+
+
+def key_phrase(cert: x509.Certificate) -> str:
+    """The certificate's key as a finding says it: 'an EC secp256r1 key', 'a GOST R
+    34.10-2001 key', 'a key of a type this program does not know (1.2.3.4)'."""
+    oid = _unloadable_key_oid(cert)
+    if oid is not None and _key_type_name(oid) is None:
+        return f"a key of a type this program does not know ({oid.dotted_string})"
+    return f"{with_article(certificate_key_description(cert))} key"
 
 
 def certificate_key_description(cert: x509.Certificate) -> str:

@@ -20,12 +20,10 @@ from kscert_gui.model.certificate import (
     ODD_INPUT,
     WEAK_HASHES,
     Finding,
-    certificate_key_description,
+    key_phrase,
     quoted,
     signature_description,
     signature_hash,
-    unknown_key_type,
-    with_article,
 )
 from kscert_gui.model.clock import ensure_utc, iso
 from kscert_gui.model.crypto import Material, normalize_address
@@ -188,10 +186,9 @@ def _validity(cert: x509.Certificate, at: datetime, switch_at: datetime | None) 
 
 
 def _key(cert: x509.Certificate) -> list[Finding]:
-    unknown = unknown_key_type(cert)
     try:
-        public = None if unknown is not None else cert.public_key()
-    except ODD_INPUT:
+        public = cert.public_key()
+    except ODD_INPUT:  # a key type cryptography does not know (GOST): non-rsa-key
         public = None
     if isinstance(public, rsa.RSAPublicKey):
         if public.key_size < MIN_RSA_BITS:
@@ -206,16 +203,12 @@ def _key(cert: x509.Certificate) -> list[Finding]:
                 )
             ]
         return []
-    if unknown is not None and unknown.startswith("unknown"):
-        what = f"a key of a type this program does not know ({unknown.partition('(')[2][:-1]})"
-    else:
-        what = f"{with_article(certificate_key_description(cert))} key"
     return [
         Finding(
             "non-rsa-key",
             "warning",
             "server",
-            f"The certificate has {what}; the server documents RSA keys only.",
+            f"The certificate has {key_phrase(cert)}; the server documents RSA keys only.",
             "Prefer an RSA key of 2048 bits or more unless every device is known to "
             "accept this key type.",
         )
