@@ -887,14 +887,20 @@ class TlsServer:
                 timeout = 0.0 if self._ready else self._poll_interval
                 if self._resume_at is not None:
                     timeout = min(timeout, max(0.0, self._resume_at - time.monotonic()))
+                # New clients first: their handshake is what a client waits for, while
+                # the connections' events are mostly closes that can wait a moment.
+                ready: list[_Conn] = []
                 for key, _mask in self._selector.select(timeout):
                     data = key.data
-                    if isinstance(data, _Wake):
-                        self._drain_wake()
+                    if isinstance(data, _Conn):
+                        ready.append(data)
                     elif isinstance(data, _Listener):
                         self._accept(data)
-                    elif isinstance(data, _Conn):
-                        self._service(data)
+                    elif isinstance(data, _Wake):
+                        self._drain_wake()
+                for conn in ready:
+                    if conn in self._conns:  # not dropped meanwhile
+                        self._service(conn)
                 if self._ready:
                     for conn in list(self._ready):
                         self._ready.discard(conn)
@@ -1155,14 +1161,19 @@ class TlsServer:
             conn = _Conn(tls, lst, now + HANDSHAKE_TIMEOUT, now)
             self._conns.add(conn)
             lst.conns[conn] = None
+            # The first handshake step at once (the ClientHello is usually there): the
+            # answer goes out before any bookkeeping, which then overlaps the client's
+            # own work.
+            self._handshake(conn)
+            if conn not in self._conns:
+                continue  # not TLS, or refused
+            self._selector.register(tls, conn.events, conn)
             # Caps: this endpoint's share, then all of them: idle connections, not new
             # clients, give way.
             if len(lst.conns) > self._endpoint_cap():
                 self._drop_idlest(lst)
             if len(self._conns) > self._fd_budget:
                 self._drop_idlest(None)
-            self._selector.register(tls, selectors.EVENT_READ, conn)
-            self._handshake(conn)
 
     def _endpoint_cap(self) -> int:
         share = self._fd_budget // max(1, len(self._listeners))
@@ -1208,9 +1219,9 @@ class TlsServer:
 
     def _want(self, conn: _Conn, events: int) -> None:
         if conn.events != events:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.modify(conn.sock, events, conn)
             conn.events = events
+            with contextlib.suppress(KeyError, ValueError):  # KeyError: not registered yet
+                self._selector.modify(conn.sock, events, conn)
 
     def _step(self, conn: _Conn, op: Callable[[], _R]) -> tuple[bool, _R | None]:
         """One non-blocking TLS operation: (True, its result), or (False, None) after
