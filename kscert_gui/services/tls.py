@@ -3,7 +3,13 @@
 Probe (DESIGN §9 check): connect, complete a TLS handshake without judging trust
 (the point is to see what *is* served), and report protocol, cipher and the whole
 chain the server sent; when no handshake happens, say why in words a person
-understands (refused, timeout, not TLS, a named handshake alert, ...).
+understands (refused, timeout, not TLS, a named handshake alert, ...). The whole
+probe is bounded by its timeout (a non-blocking handshake against one deadline, so
+a server that trickles bytes cannot stretch it). A server that refuses today's
+defaults gets a second, permissive attempt (TLS 1.0+, every suite), so that what
+it does serve is reported, with warnings: weak protocol or cipher, a client
+certificate asked for (seen in the handshake messages, TLS 1.2 and 1.3 alike), a
+served certificate expired or not yet valid.
 
 Serve (DESIGN §9 serve): one listening socket per endpoint — the Administration
 Server's port for mobile devices and each connection gateway's — all driven by one
@@ -11,7 +17,13 @@ Server's port for mobile devices and each connection gateway's — all driven by
 says nothing never holds anybody else up. Every endpoint owns a pre-built
 :class:`ssl.SSLContext` that each new connection is wrapped with; a context is
 replaced by a plain attribute assignment, so a change never touches connections
-in progress. Which certificate to serve comes from the store:
+in progress. TLS 1.2 and 1.3 with AEAD suites and forward secrecy only (Mozilla
+"intermediate"). Under pressure: a listener hands a connection over only once its
+ClientHello is there (Linux), each endpoint holds at most its share of the
+open-files limit (``MAX_CONNECTIONS_PER_ENDPOINT`` at most) and the connection idle
+longest gives way to a new one; when descriptors run out anyway, accepting pauses
+with a growing back-off instead of spinning on a readable listener. Which
+certificate to serve comes from the store:
 
 - a refresher thread polls the store (read-only) every ``poll_interval`` seconds
   and builds a context only when an endpoint's certificate changes (this is when
@@ -47,10 +59,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.errors import KscertError, NotFoundError, UsageError
@@ -631,7 +644,7 @@ def _memory_files(cert_pem: bytes, key_pem: bytes) -> Iterator[tuple[str, str, N
 
 @contextlib.contextmanager
 def _private_files(
-    cert_pem: bytes, key: Any
+    cert_pem: bytes, key: PrivateKeyTypes
 ) -> Iterator[tuple[str, str, bytes]]:
     """Elsewhere: a 0700 directory with 0600 files, the key under a one-time password."""
     one_time = secrets.token_hex(32).encode("ascii")
