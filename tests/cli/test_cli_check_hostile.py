@@ -25,11 +25,12 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clikit import write_passfile
+from clikit import Run, write_passfile
 from conftest import unavailable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -58,6 +59,13 @@ def passfile(tmp_path: Path) -> Path:
     return write_passfile(tmp_path / "store.pass", b"a store passphrase for hostile tests")
 
 
+@pytest.fixture
+def run(tmp_path: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Run:
+    """`kscert` in this process (quick), with no store to compare with."""
+    return Run(tmp_path / "no-store", passfile, monkeypatch, capsys)
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -67,7 +75,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def kscert(tmp: Path, passfile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def kscert(run: Run, *args: str) -> Done:
+    """One `kscert` command line in this process (no traceback, no "unexpected error")."""
+    code, out, err = run(*args)
+    assert "unexpected error" not in err, err
+    return Done(code, out, err)
+
+
+def kscert_process(tmp: Path, passfile: Path, *args: str) -> Done:
+    """The same as a separate process, as a person runs it."""
     proc = subprocess.run(
         [sys.executable, "-m", "kscert_gui.cli", "--home", str(tmp / "no-store"),
          "--passphrase-file", str(passfile), *args],
@@ -75,14 +98,14 @@ def kscert(tmp: Path, passfile: Path, *args: str) -> subprocess.CompletedProcess
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "unexpected error" not in proc.stderr, proc.stderr
-    return proc
+    return Done(proc.returncode, proc.stdout, proc.stderr)
 
 
-def check_json(tmp: Path, passfile: Path, port: int, *args: str,
+def check_json(run: Run, port: int, *args: str,
                timeout: float = 5.0) -> tuple[int, dict[str, object], str, float]:
     """``kscert check 127.0.0.1:PORT --json``: exit code, document, stderr, seconds."""
     start = time.monotonic()
-    proc = kscert(tmp, passfile, "check", f"127.0.0.1:{port}", "--json", "--timeout",
+    proc = kscert(run, "check", f"127.0.0.1:{port}", "--json", "--timeout",
                   f"{timeout:g}", *args)
     took = time.monotonic() - start
     data = json.loads(proc.stdout)
@@ -243,15 +266,16 @@ def test_escaping_helpers_cover_every_control_and_format_character() -> None:
     assert one_line("caf\u00e9 \u4e2d\u6587 \U0001f600") == "caf\u00e9 \u4e2d\u6587 \U0001f600"
 
 
-def test_control_characters_in_a_served_name_are_escaped(tmp_path: Path,
-                                                         passfile: Path) -> None:
+def test_control_characters_in_a_served_name_are_escaped(tmp_path: Path, passfile: Path,
+                                                         run: Run) -> None:
     fake = "\nVerdict: the served certificate is the store's main certificate."
     cn = f"evil\x1b[2J\x1b[1;1H\x9b31m{fake}\u202egnp.exe"
     cert, key = plain_pair(tmp_path, cn)
     with s_server(tmp_path, cert, key) as port:
-        text = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--timeout", "5")
-        code, data, err, _took = check_json(tmp_path, passfile, port)
-        raw = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--json").stdout
+        text = kscert_process(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--timeout",
+                              "5")
+        code, data, err, _took = check_json(run, port)
+        raw = kscert_process(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--json").stdout
     assert text.returncode == 0 and code == 0
     for out in (text.stdout, text.stderr, raw, err):
         assert not CSI.search(out) and "\u202e" not in out, out
@@ -295,11 +319,11 @@ def _duplicate_extension_pair(tmp: Path) -> tuple[Path, Path]:
     return write_pair(tmp, "dup", key, [twice])
 
 
-def test_duplicate_extension_gives_json_not_a_crash(tmp_path: Path, passfile: Path) -> None:
+def test_duplicate_extension_gives_json_not_a_crash(tmp_path: Path, run: Run) -> None:
     cert, key = _duplicate_extension_pair(tmp_path)
     with s_server(tmp_path, cert, key) as port:
-        code, data, err, _took = check_json(tmp_path, passfile, port)
-        text = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}")
+        code, data, err, _took = check_json(run, port)
+        text = kscert(run, "check", f"127.0.0.1:{port}")
     if code == 1:
         assert isinstance(data["error"], str)
         assert "cannot be read" in data["error"] and "twice" in data["error"], data
@@ -334,16 +358,15 @@ def _openssl_accepts(options: list[str]) -> bool:
     ids=["tls1.0-rsa-cbc-sha1", "tls1.1-cbc-sha1", "tls1.2-cbc-sha1", "tls1.2-rsa-kx"],
 )
 def test_weak_servers_are_reported_and_flagged(
-    tmp_path: Path, passfile: Path, options: list[str], protocol: str, cipher: str,
-    codes: set[str],
+    tmp_path: Path, run: Run, options: list[str], protocol: str, cipher: str, codes: set[str]
 ) -> None:
     suite = options[options.index("-cipher") + 1]
     if not _openssl_accepts([suite]):
         unavailable(f"this openssl does not offer {suite}")
     cert, key = plain_pair(tmp_path)
     with s_server(tmp_path, cert, key, *options) as port:
-        code, data, err, _took = check_json(tmp_path, passfile, port)
-        text = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}")
+        code, data, err, _took = check_json(run, port)
+        text = kscert(run, "check", f"127.0.0.1:{port}")
     assert code == 0, data
     assert (data["protocol"], data["cipher"]) == (protocol, cipher)
     assert warning_codes(err) == codes, err
@@ -356,21 +379,21 @@ def test_weak_servers_are_reported_and_flagged(
         assert "permissive second attempt" in text.stdout
 
 
-def test_a_modern_server_has_no_warnings(tmp_path: Path, passfile: Path) -> None:
+def test_a_modern_server_has_no_warnings(tmp_path: Path, run: Run) -> None:
     cert, key = plain_pair(tmp_path)
     for options in (["-tls1_3"], ["-tls1_2"]):
         with s_server(tmp_path, cert, key, *options) as port:
-            code, _data, err, _took = check_json(tmp_path, passfile, port)
+            code, _data, err, _took = check_json(run, port)
         assert code == 0 and warning_codes(err) == set(), err
 
 
 @pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
-def test_client_certificate_required_is_said(tmp_path: Path, passfile: Path,
+def test_client_certificate_required_is_said(tmp_path: Path, run: Run,
                                              version: str) -> None:
     cert, key = plain_pair(tmp_path)
     with s_server(tmp_path, cert, key, version, "-Verify", "1") as port:
-        code, data, err, _took = check_json(tmp_path, passfile, port)
-        text = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}")
+        code, data, err, _took = check_json(run, port)
+        text = kscert(run, "check", f"127.0.0.1:{port}")
     assert code == 0, data
     assert data["protocol"] == {"-tls1_2": "TLSv1.2", "-tls1_3": "TLSv1.3"}[version]
     chain = data["chain"]
@@ -381,7 +404,7 @@ def test_client_certificate_required_is_said(tmp_path: Path, passfile: Path,
 
 @pytest.mark.parametrize("when", ["expired", "not-yet-valid"])
 def test_served_certificate_out_of_its_validity_is_a_warning(
-    tmp_path: Path, passfile: Path, when: str
+    tmp_path: Path, run: Run, when: str
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     if when == "expired":
@@ -391,8 +414,8 @@ def test_served_certificate_out_of_its_validity_is_a_warning(
         cert, key = plain_pair(tmp_path, not_before=now + timedelta(days=2),
                                not_after=now + timedelta(days=60))
     with s_server(tmp_path, cert, key) as port:
-        code, _data, err, _took = check_json(tmp_path, passfile, port)
-        text = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}")
+        code, _data, err, _took = check_json(run, port)
+        text = kscert(run, "check", f"127.0.0.1:{port}")
     assert code == 0
     assert warning_codes(err) == {when}
     assert f"Warning [{when}]: the served certificate" in text.stdout
@@ -401,12 +424,11 @@ def test_served_certificate_out_of_its_validity_is_a_warning(
 # --- usage errors -------------------------------------------------------------------------
 
 
-def test_servername_longer_than_253_is_a_usage_error_with_json(tmp_path: Path,
-                                                               passfile: Path) -> None:
+def test_servername_longer_than_253_is_a_usage_error_with_json(run: Run) -> None:
     longest = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 61])  # 253
     too_long = longest + "e"
     port = free_port()
-    proc = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--servername",
+    proc = kscert(run, "check", f"127.0.0.1:{port}", "--servername",
                   too_long, "--json")
     assert proc.returncode == 2
     doc = json.loads(proc.stdout)
@@ -414,7 +436,7 @@ def test_servername_longer_than_253_is_a_usage_error_with_json(tmp_path: Path,
     assert "253" in doc["error"]["message"]
     assert proc.stderr.startswith("kscert: error:")
     # 253 characters pass validation: the answer is about the connection.
-    proc = kscert(tmp_path, passfile, "check", f"127.0.0.1:{port}", "--servername",
+    proc = kscert(run, "check", f"127.0.0.1:{port}", "--servername",
                   longest, "--json")
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["error"].startswith("connection refused")
@@ -481,10 +503,10 @@ def _endless_records(conn: socket.socket) -> None:
          "endless-records"],
 )
 def test_hostile_servers_get_an_answer_within_the_timeout(
-    tmp_path: Path, passfile: Path, behaviour: Callable[[socket.socket], None]
+    run: Run, behaviour: Callable[[socket.socket], None]
 ) -> None:
     with tcp_server(behaviour) as port:
-        code, data, err, took = check_json(tmp_path, passfile, port, timeout=2.0)
+        code, data, err, took = check_json(run, port, timeout=2.0)
     assert code == 1
     assert isinstance(data["error"], str) and data["error"], data
     assert (data["chain"], data["matches"]) == ([], None)
@@ -516,11 +538,11 @@ def _chain_pair(tmp: Path, length: int) -> tuple[Path, Path, Path]:
 
 @pytest.mark.parametrize(("length", "served"), [(60, True), (400, False)],
                          ids=["long-chain", "huge-chain"])
-def test_long_and_huge_chains(tmp_path: Path, passfile: Path, length: int,
+def test_long_and_huge_chains(tmp_path: Path, run: Run, length: int,
                               served: bool) -> None:
     cert, key, chain = _chain_pair(tmp_path, length)
     with s_server(tmp_path, cert, key, "-cert_chain", str(chain)) as port:
-        code, data, _err, took = check_json(tmp_path, passfile, port, timeout=3.0)
+        code, data, _err, took = check_json(run, port, timeout=3.0)
     assert took < 3.0 + START_SLACK
     if served:
         assert code == 0
