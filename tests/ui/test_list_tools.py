@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import errno
 import stat
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from uikit import click, make_env, open_window, wait_idle
 
 from kscert_gui.services import table_export
-from kscert_gui.ui import ids, messages
+from kscert_gui.ui import ids, messages, text
 from kscert_gui.ui.devices.delivery import DeliveryDialog
 from kscert_gui.ui.devices.page import DevicesPage
 from kscert_gui.ui.main_window import MainWindow
@@ -287,3 +289,31 @@ def test_findings_copy_and_menu(qtbot: QtBot) -> None:
     QTest.keyClick(table, Qt.Key.Key_Menu)
     driver.check()
     assert driver.entries == ["Copy", "Select all"]
+
+
+@pytest.fixture
+def berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_last_synchronization_is_local_time_with_its_offset(
+    qtbot: QtBot, tmp_path: Path, berlin: None
+) -> None:
+    """One date style in windows: local time and offset; UTC in the tooltip."""
+    from uikit import AT
+
+    from kscert_gui.ui.devices.table_model import COL_LAST
+
+    page = devices_page(qtbot, open_window(qtbot, make_env(tmp_path, mobile_devices=1)))
+    index = page.model.index(0, COL_LAST)
+    # The devices synchronized an hour before AT (09:30 UTC): 09:30 in Berlin in March.
+    assert index.data() == "2026-03-02 09:30:00 +01:00"
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == "2026-03-02 08:30:00 UTC"
+    assert index.data() == text.instant(AT - timedelta(hours=1))
+    assert page.model.cell_text(0, COL_LAST) == index.data()

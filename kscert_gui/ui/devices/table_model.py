@@ -9,7 +9,9 @@ call back into Python for every comparison, which is what makes big lists sluggi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -42,11 +44,21 @@ _STATE_ORDER = {s: i for i, s in enumerate(DEVICE_STATES)}
 Index = QModelIndex | QPersistentModelIndex
 
 
-def _when(value: str | None) -> str:
-    """'2026-03-01T09:30:00Z' → '2026-03-01 09:30:00 UTC' without parsing it."""
-    if not value:
+def _when(epoch: int | None) -> str:
+    """Local time with the offset, as every window writes it (text.instant's style), from
+    the epoch seconds: time.localtime is quick enough for 100 000 rows of a CSV file."""
+    if epoch is None:
         return "never"
-    return value.replace("T", " ").rstrip("Z") + " UTC"
+    tm = time.localtime(epoch)
+    offset = tm.tm_gmtoff or 0
+    sign = "-" if offset < 0 else "+"
+    hours, rest = divmod(abs(offset) // 60, 60)
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', tm)} {sign}{hours:02d}:{rest:02d}"
+
+
+def _when_utc(epoch: int | None) -> str | None:
+    """The tooltip's UTC time."""
+    return text.instant_utc(datetime.fromtimestamp(epoch, UTC)) if epoch is not None else None
 
 
 class DeviceTableModel(QAbstractTableModel):
@@ -198,6 +210,8 @@ class DeviceTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column in (COL_CONNECTION, COL_STATE):
             state = t.connection(row) if column == COL_CONNECTION else t.state(row)
             return QColor(STATE_COLORS[state]) if state else None
+        if role == Qt.ItemDataRole.ToolTipRole and column == COL_LAST:
+            return _when_utc(t.last_s[row])
         if role == Qt.ItemDataRole.ToolTipRole and column in (COL_CONNECTION, COL_STATE,
                                                                COL_REASON):
             return t.reason(row) or None
@@ -217,7 +231,7 @@ class DeviceTableModel(QAbstractTableModel):
         if column == COL_PLATFORM:
             return t.platforms[row]
         if column == COL_LAST:
-            return _when(t.last_sync[row])
+            return _when(t.last_s[row])
         if column == COL_CONNECTION:
             conn = t.connection(row)
             return STATE_TEXT[conn] if conn else "—"
