@@ -11,7 +11,7 @@ person's cursor or forge a line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -57,36 +57,47 @@ def action_text(action: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def _value(value: object) -> str:
+#: How a whole number is written (the windows pass their style, "1 250").
+NumberStyle = Callable[[int], str]
+
+
+def _value(value: object, number: NumberStyle) -> str:
     if isinstance(value, Mapping):
-        return "(" + details_text(value) + ")"
+        return "(" + details_text(value, number) + ")"
     if isinstance(value, list | tuple):
-        shown = ", ".join(_value(v) for v in value[:LIST_ITEMS])
-        return shown + (f", … ({len(value)} in all)" if len(value) > LIST_ITEMS else "")
+        shown = ", ".join(_value(v, number) for v in value[:LIST_ITEMS])
+        more = f", … ({number(len(value))} in all)" if len(value) > LIST_ITEMS else ""
+        return shown + more
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int):
+        return number(value)
     return clean(str(value))
 
 
-def details_text(detail: Mapping[str, object]) -> str:
+def details_text(detail: Mapping[str, object], number: NumberStyle = str) -> str:
     """'certificate id: 3; sha256: ab12…' — every key but those naming a secret."""
     parts = [
-        f"{clean(str(key)).replace('_', ' ')}: {_value(value)}"
+        f"{clean(str(key)).replace('_', ' ')}: {_value(value, number)}"
         for key, value in detail.items()
         if not names_secret(str(key))
     ]
     return "; ".join(parts)
 
 
-def read_audit_log(server: AdministrationServer, limit: int = DEFAULT_LIMIT) -> AuditReading:
-    """The latest ``limit`` audit entries, newest first (a store read: call it in a worker)."""
+def read_audit_log(
+    server: AdministrationServer, limit: int = DEFAULT_LIMIT, number: NumberStyle = str
+) -> AuditReading:
+    """The latest ``limit`` audit entries, newest first (a store read: call it in a worker).
+    ``number`` writes the whole numbers of the details."""
     entries = server.store.audit_entries(limit + 1)
     more = len(entries) > limit
     newest = list(reversed(entries))[:limit]
     return AuditReading(
-        tuple(AuditRecord(e.id, e.at, action_text(e.action), details_text(e.detail))
+        tuple(AuditRecord(e.id, e.at, action_text(e.action),
+                          details_text(e.detail, number))
               for e in newest),
         more,
     )

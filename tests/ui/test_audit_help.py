@@ -47,6 +47,7 @@ def test_the_audit_log_lists_every_action_newest_first(qtbot: QtBot, tmp_path: P
         server.fleet.add_device("tablet-7", "Phones", "Android")
         # What a server answered may hold control characters; they are never shown.
         with server.store.transaction() as conn:
+            server.store.audit(conn, AT, "devices-import", {"rows": 1250, "switch_at": iso(AT)})
             server.store.audit(conn, AT, "gateway-check", {"reason": "bad\x1b[31m\nline"})
         entries = server.store.audit_entries()
     window = open_window(qtbot, env)
@@ -58,10 +59,12 @@ def test_the_audit_log_lists_every_action_newest_first(qtbot: QtBot, tmp_path: P
     first = table.item(0, 0)
     assert first is not None
     assert first.text() == text.instant(newest.at)  # local time with its offset
-    assert first.toolTip() == iso(newest.at)  # UTC in the tooltip
-    assert column(dialog, 1)[:2] == ["Gateway check", "Device add"]
+    assert first.toolTip() == text.instant_utc(newest.at)  # UTC in the tooltip
+    assert column(dialog, 1)[:3] == ["Gateway check", "Devices import", "Device add"]
     assert column(dialog, 2)[0] == "reason: bad\ufffd[31m\ufffdline"
-    assert "tablet-7" in column(dialog, 2)[1]
+    # The windows' number and date styles in the details too.
+    assert column(dialog, 2)[1] == f"rows: 1\u00a0250; switch at: {text.instant(AT)}"
+    assert "tablet-7" in column(dialog, 2)[2]
     assert column(dialog, 1)[-1] == entries[0].action.replace("-", " ").capitalize()
     assert dialog.status.text() == f"{len(entries)} recorded actions, newest first."
     # Nothing secret: no key of any entry names one.

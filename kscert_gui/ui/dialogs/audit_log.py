@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.clock import iso
 from kscert_gui.services.audit_service import AuditReading, read_audit_log
 from kscert_gui.ui import ids, tasks, text
 from kscert_gui.ui.console import Console
@@ -124,7 +123,8 @@ class AuditLogDialog(QDialog):
             return None
         server = self.console.server
         self._task = tasks.run_in_background(
-            self, lambda: read_audit_log(server), self._show, self._failed, passive=True)
+            self, lambda: read_audit_log(server, number=text.thousands), self._show,
+            self._failed, passive=True)
         self._task.sig_finished.connect(self._finished)
         return self._task
 
@@ -159,11 +159,13 @@ class AuditLogDialog(QDialog):
             selection = self.table.selectionModel()
             for row, record in enumerate(records):
                 when = QTableWidgetItem(text.instant(record.at))
-                when.setToolTip(iso(record.at))
+                when.setToolTip(text.instant_utc(record.at))
                 when.setData(ID_ROLE, record.id)
                 action = QTableWidgetItem(record.action)
-                details = QTableWidgetItem(record.details)
-                details.setToolTip(record.details)
+                # Instants recorded in the details as ISO 8601 UTC, in the windows' style.
+                shown = text.localize(record.details)
+                details = QTableWidgetItem(shown)
+                details.setToolTip(shown)
                 for col, item in enumerate((when, action, details)):
                     self.table.setItem(row, col, item)
                 if record.id == current_id:
