@@ -149,7 +149,11 @@ def test_warnings_need_acknowledgement(
         assert not dialog.ok_button.isEnabled()
         dialog.acknowledge.setChecked(True)
         assert dialog.ok_button.isEnabled()
-        dialog.ok_button.click()
+        click(dialog.ok_button)
+        # No on the confirmation returns to the window with everything entered kept.
+        assert dialog.isVisible() and dialog.p12_file.path() == p12
+        assert dialog.term.term_days() is None and dialog.acknowledge.isChecked()
+        click(dialog.cancel_button)
 
     window, before = run_other_dialog(qtbot, env, fill)
     assert asked == ["Certificate"]  # the confirmation came, and No left everything as is
@@ -294,14 +298,22 @@ def test_no_in_certificate_confirmation(qtbot: QtBot, tmp_path: Path,
     env = make_env(tmp_path, main_age_days=300, mobile_devices=1)
     p12 = write_pkcs12(tmp_path / "ok.p12", make_certificate(), None)
 
+    seen: dict[str, object] = {}
+
     def fill(dialog: OtherCertificateDialog) -> None:
         dialog.p12_file.set_path(p12)
+        dialog.p12_password.setText("")
         dialog.term.set_term(None)
         qtbot.waitUntil(dialog.is_idle, timeout=60_000)
-        dialog.ok_button.click()
+        click(dialog.ok_button)
+        # No: back in the Certificate window with the file and the term kept (it used to
+        # close the whole window and lose them).
+        seen["kept"] = (dialog.isVisible(), dialog.p12_file.path(), dialog.term.term_days())
+        click(dialog.cancel_button)
 
     window, before = run_other_dialog(qtbot, env, fill)
     assert asked == ["Certificate"]
+    assert seen["kept"] == (True, p12, None)
     assert snapshot(window) == before
 
 

@@ -255,7 +255,15 @@ def write_key_and_cert(
 
 
 def click(widget: QWidget) -> None:
-    """A left click in the middle of ``widget`` (for a radio button use setChecked)."""
+    """A left click in the middle of ``widget``; on a radio button or check box, on its
+    indicator (where a person clicks: a layout may stretch the widget past its text)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QCheckBox, QRadioButton
+
+    if isinstance(widget, QRadioButton | QCheckBox):
+        QTest.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(
+            min(8, widget.width() // 2), widget.height() // 2))
+        return
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 

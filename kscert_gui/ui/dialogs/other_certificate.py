@@ -12,6 +12,7 @@ logged, stored in settings or put in a message.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -48,6 +49,21 @@ def _password(edit: QLineEdit) -> bytes | None:
     return value.encode("utf-8") if value else None
 
 
+ConfirmImport = Callable[[ImportRequest, ImportCheck], bool]
+
+
+def address_change(check: ImportCheck, current: str | None) -> str | None:
+    """The certificate's address (first SAN, else CN, as the import records it) when it is
+    not ``current``; None when they are the same or either is unknown."""
+    info = check.certificate
+    if info is None or not current:
+        return None
+    address = info.san[0] if info.san else info.common_name
+    if not address or address.casefold() == current.casefold():
+        return None
+    return address
+
+
 class OtherCertificateDialog(RequestDialog[ImportRequest]):
     """Certificate type, files, passwords, activation term and the live requirements check."""
 
@@ -55,10 +71,19 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
     sig_checked = Signal()
 
     def __init__(
-        self, console: Console | AdministrationServer, parent: QWidget | None = None
+        self, console: Console | AdministrationServer, parent: QWidget | None = None,
+        *,
+        confirm: ConfirmImport | None = None,
+        current_address: str | None = None,
     ) -> None:
+        """``confirm``: asked on OK with the request and its check; False keeps the window
+        open with everything entered (No on the confirmation returns here).
+        ``current_address``: the address devices connect to now (the main certificate's),
+        to say so when the new certificate names another one."""
         super().__init__(parent)
         self._console = as_console(console)
+        self._confirm = confirm
+        self._current_address = current_address
         self._check: ImportCheck | None = None
         self._checked_generation = -1
         self._generation = 0
@@ -230,15 +255,24 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, console: Console | AdministrationServer
+        cls, parent: QWidget | None, console: Console | AdministrationServer,
+        *, confirm: ConfirmImport | None = None, current_address: str | None = None,
     ) -> ImportRequest | None:
-        return cls(console, parent).run()
+        return cls(console, parent, confirm=confirm, current_address=current_address).run()
 
     def accept(self) -> None:
-        if not self._acceptable():
+        check = self.check
+        if not self._acceptable() or check is None:
             return
-        self._result = self.request()
+        request = self.request()
+        if self._confirm is not None and not self._confirm(request, check):
+            return  # No: back to this window, files and passwords kept
+        self._result = request
         super().accept()
+
+    def address_change(self, check: ImportCheck) -> str | None:
+        """The address the new certificate names when devices connect to another one now."""
+        return address_change(check, self._current_address)
 
     def reject(self) -> None:
         self._debounce.stop()
@@ -306,6 +340,13 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
             assert check is not None
             verdicts = [Verdict.of_finding(f) for f in check.findings]
             verdicts += [Verdict.of_issue(i) for i in check.issues]
+            new_address = self.address_change(check)
+            if new_address is not None:
+                verdicts.append(Verdict(
+                    "warning", "address-change",
+                    f"Devices connect to {self._current_address} now; this certificate is for "
+                    f"{new_address}: once it is the main certificate, devices are told to "
+                    f"connect to {new_address}. Make sure that name reaches this server."))
             self.findings.set_verdicts(verdicts)
             self.status_label.setText(self._summary(check))
             self.status_label.setStyleSheet(
@@ -317,7 +358,11 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
 
     @staticmethod
     def _summary(check: ImportCheck) -> str:
-        subject = check.certificate.subject if check.certificate is not None else "no certificate"
+        if check.certificate is None:
+            # Nothing could be read: say why (a wrong password is not "no certificate").
+            first = check.errors[0].message if check.errors else "no certificate was found."
+            return f"The file cannot be used: {first}"
+        subject = check.certificate.subject
         errors = len(check.errors) + sum(1 for i in check.issues if i.severity == "error")
         if errors:
             return (f"{subject}: {errors} error" + ("s" if errors != 1 else "")

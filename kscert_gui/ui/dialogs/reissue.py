@@ -27,7 +27,7 @@ from kscert_gui.ui import ids, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
-from kscert_gui.ui.widgets.term import ActivationTermGroup
+from kscert_gui.ui.widgets.term import ActivationTermGroup, tab_to_checked
 
 KEY_SIZES = (2048, 3072, 4096)
 
@@ -92,6 +92,7 @@ class ReissueDialog(RequestDialog[ReissueRequest]):
         self._address_buttons.addButton(self.use_old)
         self._address_buttons.addButton(self.change)
         self.use_old.setChecked(True)
+        tab_to_checked(self.use_old, self.change)
         self.address_error = QLabel()
         self.address_error.setObjectName(ids.LABEL_ADDRESS_ERROR)
         self.address_error.setWordWrap(True)

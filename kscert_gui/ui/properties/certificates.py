@@ -42,6 +42,7 @@ from kscert_gui.ui.gateways.reconnect import StaleGatewayNotice
 from kscert_gui.ui.passphrase import run_with_passphrase
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 from kscert_gui.ui.widgets.issues import Verdict, VerdictLabels
+from kscert_gui.ui.widgets.term import tab_to_checked
 from kscert_gui.ui.widgets.timeline import CertificateTimeline, TimelineData
 
 #: Term codes that make the confirmation default to No (destructive).
@@ -82,6 +83,8 @@ def confirmation_text(
     needs: tuple[str, ...],
     devices: int,
     reserve: CertView | None,
+    new_address: str | None = None,
+    current_address: str | None = None,
 ) -> str:
     """The question of the confirmation window, naming every consequence."""
     if term_days is None:
@@ -99,10 +102,15 @@ def confirmation_text(
             f"{what} will be delivered to devices during synchronization as the reserve "
             f"certificate and will become the main certificate{when}."
         ]
-    if "replace-reserve" in needs and reserve is not None:
+    if reserve is not None and ("replace-reserve" in needs or term_days is None):
         lines.append(
             "The pending reserve certificate (valid to "
             f"{text.instant(reserve.info.not_after)}) is cancelled and replaced."
+        )
+    if new_address is not None:
+        lines.append(
+            f"Devices connect to {current_address} now; the new certificate is for "
+            f"{new_address}, so they will be told to connect to {new_address}."
         )
     lines.append("Do you want to continue?")
     return "\n\n".join(lines)
@@ -146,6 +154,7 @@ class CertificatesPage(QWidget):
         self._options.addButton(self.radio_issued)
         self._options.addButton(self.radio_other)
         self.radio_issued.setChecked(True)
+        tab_to_checked(self.radio_issued, self.radio_other)
         self.reissue_button = QPushButton("&Reissue")
         self.reissue_button.setObjectName(ids.BUTTON_REISSUE)
         self.reissue_button.setAccessibleName("Reissue")
@@ -502,36 +511,43 @@ class CertificatesPage(QWidget):
         """Browse → Certificate window → confirmation → background import."""
         from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 
-        request = OtherCertificateDialog.ask(self, self.console)
+        latest = self.feed.latest
+        term = latest.snapshot.term if latest is not None and latest.snapshot else None
+        current = term.old_address if term is not None and term.main is not None else None
+        # The window asks the confirmation itself: No returns to it with the files and
+        # passwords kept (DESIGN §5).
+        request = OtherCertificateDialog.ask(
+            self, self.console, confirm=self._confirm_import, current_address=current)
         if request is None:
             return
-        self.confirm_and_import(request)
+        self._import(request)
 
-    def confirm_and_import(self, request: ImportRequest) -> None:
-        console = self.console
+    def _confirm_import(self, request: ImportRequest, check: ImportCheck) -> bool:
+        from kscert_gui.ui.dialogs.other_certificate import address_change
 
-        def after_check(check: ImportCheck) -> None:
-            st = self.status
-            subject = check.certificate.subject if check.certificate else "The certificate"
-            question = confirmation_text(
-                what=f"The certificate {subject}",
-                term_days=request.term_days,
-                switch_at_text=text.instant(check.switch_at) if check.switch_at else None,
-                needs=check.needs_confirmation,
-                devices=st.devices if st else 0,
-                reserve=st.reserve if st else None,
-            )
-            default_no = any(code in check.needs_confirmation for code in DESTRUCTIVE)
-            if not messages.confirm(self, "Certificate", question, default_no):
-                return
-            self._start(lambda: console.server.import_certificate(
-                request, confirmed=True, acknowledge_warnings=True))
-
-        # The files are read again (off the GUI thread) so the question names what will
-        # really be installed, even if a file changed since the Certificate window checked it.
-        self._track(
-            tasks.run_in_background(self, lambda: console.server.check_import(request), after_check)
+        st = self.status
+        subject = check.certificate.subject if check.certificate else "The certificate"
+        latest = self.feed.latest
+        term = latest.snapshot.term if latest is not None and latest.snapshot else None
+        current = term.old_address if term is not None and term.main is not None else None
+        question = confirmation_text(
+            what=f"The certificate {subject}",
+            term_days=request.term_days,
+            switch_at_text=text.instant(check.switch_at) if check.switch_at else None,
+            needs=check.needs_confirmation,
+            devices=st.devices if st else 0,
+            reserve=st.reserve if st else None,
+            new_address=address_change(check, current),
+            current_address=current,
         )
+        default_no = any(code in check.needs_confirmation for code in DESTRUCTIVE)
+        return messages.confirm(self, "Certificate", question, default_no)
+
+    def _import(self, request: ImportRequest) -> None:
+        console = self.console
+        # The server reads and checks the files again as it installs them.
+        self._start(lambda: console.server.import_certificate(
+            request, confirmed=True, acknowledge_warnings=True))
 
     def cancel_reserve(self) -> None:
         st = self.status
@@ -574,13 +590,19 @@ class CertificatesPage(QWidget):
         self._done_text(f"Connection gateway {view.host} now holds the main certificate.")
 
     def _start(self, fn: Callable[[], CertView]) -> None:
+        pending_before = self.status.reserve if self.status is not None else None
+
         def done(result: tuple[CertView, StatusReading]) -> None:
             view, reading = result
             # The first certificate of a store becomes the main one whatever the term.
             role = "reserve certificate" if view.state == "pending" else (
                 "Administration Server certificate"
             )
-            self._done_text(DONE_TEXT.format(role=role), reading)
+            line = DONE_TEXT.format(role=role)
+            if pending_before is not None and pending_before.id != view.id:
+                line += (" The reserve certificate that was pending (valid to "
+                         f"{text.instant(pending_before.info.not_after)}) is cancelled.")
+            self._done_text(line, reading)
 
         def failed(err: BaseException) -> None:
             messages.show_error(self, err)

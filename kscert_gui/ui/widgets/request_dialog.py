@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QWidget
 
 from kscert_gui.ui import ids
@@ -52,6 +53,25 @@ class RequestDialog(QDialog, Generic[R]):
         button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         assert button is not None, "_make_buttons() was not called"
         return button
+
+    def grow_to_fit(self) -> None:
+        """Grow (never shrink) to the height the contents need at the current width, so a
+        message line that appears never squashes the fields (word-wrapped texts need more
+        height than the layout's minimum size says)."""
+        layout = self.layout()
+        if layout is None or not self.isVisible():
+            return
+        layout.activate()
+        needed = (layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
+                  else layout.totalSizeHint().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:
+            self.grow_to_fit()
+        return handled
 
     def result_value(self) -> R | None:
         """The request of an accepted window; None after Cancel, Esc or closing it."""

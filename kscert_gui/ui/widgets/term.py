@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -14,6 +14,20 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.model.schedule import MAX_TERM_DAYS, MIN_TERM_DAYS, RECOMMENDED_TERM_DAYS
 from kscert_gui.ui import ids
+
+
+def tab_to_checked(*buttons: QRadioButton) -> None:
+    """Tab reaches only the chosen option of a group (the arrow keys move between them), so
+    Tab then Space never switches to another option by accident (DESIGN §8)."""
+
+    def sync() -> None:
+        for button in buttons:
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus if button.isChecked()
+                                  else Qt.FocusPolicy.ClickFocus)
+
+    for button in buttons:
+        button.toggled.connect(sync)
+    sync()
 
 
 class ActivationTermGroup(QGroupBox):
@@ -40,6 +54,7 @@ class ActivationTermGroup(QGroupBox):
         self._buttons.addButton(self.immediately)
         self._buttons.addButton(self.after_days)
         self.after_days.setChecked(True)
+        tab_to_checked(self.immediately, self.after_days)
 
         layout = QGridLayout(self)
         layout.addWidget(self.immediately, 0, 0, 1, 2)
