@@ -28,7 +28,7 @@ from kscert_gui.ui.settings import APPLICATION as APPLICATION
 from kscert_gui.ui.settings import ORGANIZATION as ORGANIZATION
 from kscert_gui.ui.settings import open_settings
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
-from kscert_gui.ui.widgets.list_tools import add_menu_key
+from kscert_gui.ui.widgets.list_tools import add_menu_key, exec_menu
 
 if TYPE_CHECKING:
     from kscert_gui.ui.devices.page import DevicesPage
@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
             return
         menu = QMenu(self)
         menu.addAction(action)
-        menu.exec(self.tree.viewport().mapToGlobal(pos))
+        exec_menu(menu, self.tree, pos)  # from the keyboard: the first entry selected
 
     @staticmethod
     def group_id_of(item: QTreeWidgetItem | None) -> int | None:

@@ -33,8 +33,11 @@ def entry_texts(menu: QMenu) -> list[str]:
 class PopupDriver:
     """Waits for a QMenu popup; records its entries; clicks ``pick`` (or closes it)."""
 
-    def __init__(self, pick: str | None = None) -> None:
+    def __init__(self, pick: str | None = None, key: Qt.Key | None = None) -> None:
+        """``pick``: the entry to click; ``key``: a key to press in the menu instead."""
         self.pick = pick
+        self.key = key
+        self.active: str | None = None
         self.entries: list[str] = []
         self.enabled: dict[str, bool] = {}
         self.done = False
@@ -49,12 +52,23 @@ class PopupDriver:
         actions = [a for a in menu.actions() if not a.isSeparator()]
         self.entries = [a.text().replace("&", "") for a in actions]
         self.enabled = {a.text().replace("&", ""): a.isEnabled() for a in actions}
+        if self.key is not None:
+            QTimer.singleShot(50, lambda: self._press(menu))
+            return
         chosen = next((a for a in actions if a.text().replace("&", "") == self.pick), None)
         if chosen is None:
             menu.close()
             return
         QTest.mouseClick(menu, Qt.MouseButton.LeftButton,
                          pos=menu.actionGeometry(chosen).center())
+
+    def _press(self, menu: QMenu) -> None:
+        active = menu.activeAction()
+        self.active = active.text().replace("&", "") if active is not None else None
+        assert self.key is not None
+        QTest.keyClick(menu, self.key)
+        if menu.isVisible():
+            menu.close()
 
     def check(self, timeout_ms: int = 10_000) -> None:
         wait_for(lambda: self.done, timeout_ms)

@@ -178,10 +178,12 @@ def test_shift_f10_opens_the_console_tree_menu(qtbot: QtBot, tmp_path: Path) -> 
     qtbot.waitExposed(window)
     window.tree.setCurrentItem(window.server_item)
     window.tree.setFocus()
-    driver = PopupDriver("Properties")
+    # Opened from the keyboard, the first entry is selected: Return chooses it.
+    driver = PopupDriver(key=Qt.Key.Key_Return)
     QTest.keyClick(window.tree, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
     driver.check()
     assert driver.entries == ["Properties"]
+    assert driver.active == "Properties"
     qtbot.waitUntil(lambda: window.properties_window is not None)
     props = window.properties_window
     assert props is not None and props.isVisible()

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -163,6 +163,10 @@ def is_menu_key(event: QEvent) -> bool:
         event.key() == Qt.Key.Key_Menu and mods == Qt.KeyboardModifier.NoModifier)
 
 
+#: Set on a widget while its context menu is asked for from the keyboard.
+FROM_KEYBOARD = "kscertMenuFromKeyboard"
+
+
 class _MenuKey(QObject):
     def __init__(self, widget: QAbstractItemView) -> None:
         super().__init__(widget)
@@ -171,9 +175,27 @@ class _MenuKey(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._widget and is_menu_key(event):
-            self._widget.customContextMenuRequested.emit(menu_position(self._widget))
+            self._widget.setProperty(FROM_KEYBOARD, True)
+            try:
+                self._widget.customContextMenuRequested.emit(menu_position(self._widget))
+            finally:
+                self._widget.setProperty(FROM_KEYBOARD, False)
             return True
         return super().eventFilter(watched, event)
+
+
+def exec_menu(menu: QMenu, widget: QAbstractItemView, pos: QPoint) -> None:
+    """Show ``menu`` at ``pos`` (viewport coordinates of ``widget``) until it closes.
+
+    Opened from the keyboard, its first enabled entry is selected, so that Return or
+    Space chooses it (as on Windows and KDE) and the arrow keys start from it.
+    """
+    if widget.property(FROM_KEYBOARD):
+        first = next((a for a in menu.actions() if a.isEnabled() and not a.isSeparator()),
+                     None)
+        if first is not None:
+            QTimer.singleShot(0, lambda: menu.setActiveAction(first))
+    menu.exec(widget.viewport().mapToGlobal(pos))
 
 
 def add_menu_key(widget: QAbstractItemView) -> QObject:
@@ -289,7 +311,7 @@ class ListTools(QObject):
                 menu.addSeparator()
             else:
                 menu.addAction(action)
-        menu.exec(view.viewport().mapToGlobal(pos))
+        exec_menu(menu, view, pos)
         menu.deleteLater()
 
     # --- Save as CSV ----------------------------------------------------------------------
