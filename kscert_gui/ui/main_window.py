@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
 
 from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.services.views import ServerStatus
-from kscert_gui.ui import help, ids, messages, resources, tasks, text
+from kscert_gui.ui import help, ids, resources, tasks, text
 from kscert_gui.ui.console import Console, GroupNode
 from kscert_gui.ui.properties.window import PropertiesWindow
 from kscert_gui.ui.settings import APPLICATION as APPLICATION
 from kscert_gui.ui.settings import ORGANIZATION as ORGANIZATION
 from kscert_gui.ui.settings import open_settings
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
-from kscert_gui.ui.widgets.list_tools import add_menu_key, exec_menu
+from kscert_gui.ui.widgets.menu_keys import add_menu_key, exec_menu
 
 if TYPE_CHECKING:
     from kscert_gui.ui.devices.page import DevicesPage
@@ -324,6 +324,8 @@ class MainWindow(QMainWindow):
 
     def open_readme(self, heading: str | None = None) -> QUrl | None:
         """The README at ``heading``, in the desktop's program for it."""
+        from kscert_gui.ui import messages
+
         url = help.readme_url(heading)
         if url is None:
             messages.show_info(self, "Help", "The README is not installed with this copy of "

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.certificate import Finding
 from kscert_gui.model.schedule import TermIssue
 from kscert_gui.ui import text
-from kscert_gui.ui.widgets.list_tools import ListTools
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,10 @@ class FindingsTable(QTableWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self._verdicts: tuple[Verdict, ...] = ()
-        # Ctrl+C and a context menu (Shift+F10, the Menu key), as every list has.
+        # Ctrl+C and a context menu (Shift+F10, the Menu key), as every list has; imported
+        # here, as the Certificates page imports this module at start-up.
+        from kscert_gui.ui.widgets.list_tools import ListTools
+
         self.list_tools = ListTools(self, title="Requirements check results")
 
     @property
