@@ -6,7 +6,14 @@ from importlib import metadata
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLayout,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kscert_gui.services.audit_service import clean
 from kscert_gui.ui import ids, resources
@@ -61,6 +68,8 @@ class AboutDialog(QDialog):
         if close is not None:
             close.setAccessibleName("Close")
         layout = QVBoxLayout(self)
+        # As big as its text: nothing to gain from resizing it.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
         layout.addWidget(self.label)
         layout.addWidget(self.buttons)
 
