@@ -317,3 +317,30 @@ def test_last_synchronization_is_local_time_with_its_offset(
     assert index.data(Qt.ItemDataRole.ToolTipRole) == "2026-03-02 08:30:00 UTC"
     assert index.data() == text.instant(AT - timedelta(hours=1))
     assert page.model.cell_text(0, COL_LAST) == index.data()
+
+
+def test_the_viewer_fields_copy_as_rows(qtbot: QtBot, tmp_path: Path) -> None:
+    from uikit import ModalDriver, open_certificates
+
+    from kscert_gui.ui.dialogs.viewer import CertificateViewer
+
+    window = open_window(qtbot, make_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    seen: list[list[list[str]]] = []
+
+    def copy(viewer: CertificateViewer) -> None:
+        table = viewer.details_table
+        viewer.tabs.setCurrentIndex(1)
+        first = table.item(0, 0)
+        assert first is not None
+        QTest.mouseClick(table.viewport(), Qt.MouseButton.LeftButton,
+                         Qt.KeyboardModifier.NoModifier, table.visualItemRect(first).center())
+        QTest.keyClick(table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+        seen.append(clipboard_lines())
+        viewer.reject()
+
+    driver = ModalDriver(CertificateViewer, copy)
+    click(page.view_button)
+    driver.check()
+    lines = seen[0]
+    assert lines[0] == ["Field", "Value"] and len(lines) == 2

@@ -206,6 +206,11 @@ class CertificateViewer(QDialog):
             item.setToolTip(value)
             self.details_table.setItem(row, 1, item)
         self.details_table.resizeRowsToContents()
+        self.details_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        from kscert_gui.ui.widgets.list_tools import ListTools
+
+        # Ctrl+C copies the selected fields; the list's context menu (Shift+F10 too).
+        self.details_tools = ListTools(self.details_table, title="Certificate fields")
 
         cert = _qt_certificate(self._der)
         self.details_text = QPlainTextEdit()
