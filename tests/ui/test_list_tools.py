@@ -344,3 +344,20 @@ def test_the_viewer_fields_copy_as_rows(qtbot: QtBot, tmp_path: Path) -> None:
     driver.check()
     lines = seen[0]
     assert lines[0] == ["Field", "Value"] and len(lines) == 2
+
+
+def test_a_long_selection_is_copied_by_a_worker(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kscert_gui.ui.widgets import list_tools
+
+    monkeypatch.setattr(list_tools, "COPY_IN_WORKER", 3)
+    page = devices_page(qtbot, open_window(qtbot, make_env(tmp_path, mobile_devices=8)))
+    view = page.view
+    click_row(view, 0)
+    QTest.keyClick(view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QGuiApplication.clipboard().setText("before")
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot)
+    lines = clipboard_lines()
+    assert [line[0] for line in lines] == ["Name"] + [f"phone-{i:04d}" for i in range(8)]

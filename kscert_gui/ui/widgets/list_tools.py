@@ -14,7 +14,7 @@
 
 A cell is copied as it is shown; where the view shortens a value (an elided SHA-256 with
 the whole of it in its accessible text) the whole value is copied. A model with many rows
-gives its cells through :class:`TextTable` (plain Python, no Qt call per cell).
+gives its cells through :class:`TextTable`, worked out in a worker.
 """
 
 from __future__ import annotations
@@ -48,9 +48,12 @@ MenuEntries = Callable[[], Sequence[QAction | None]]
 
 @runtime_checkable
 class TextTable(Protocol):
-    """A model that gives the text of a cell directly (quick for 100 000 rows)."""
+    """A model that can give its cells off the GUI thread (100 000 rows): the function
+    returned works from immutable data only."""
 
-    def cell_text(self, row: int, column: int) -> str: ...
+    def text_rows(
+        self, view_rows: Sequence[int], columns: Sequence[int]
+    ) -> Callable[[], list[list[str]]]: ...
 
 
 def one_line(value: str) -> str:
@@ -91,15 +94,28 @@ def header_texts(view: QAbstractItemView) -> list[str]:
     return out
 
 
-def rows_text(view: QAbstractItemView, rows: Sequence[int]) -> list[list[str]]:
-    """The cells of the view rows ``rows`` (top-level rows), as shown."""
+def _clean_rows(rows: list[list[str]]) -> list[list[str]]:
+    """Cells without tabs, line breaks or control characters (one scan of all of them,
+    cleaning only where one is found)."""
+    out = []
+    for row in rows:
+        if _CONTROL.search("".join(row)):
+            row = [one_line(v) for v in row]
+        out.append(row)
+    return out
+
+
+def rows_work(view: QAbstractItemView, rows: Sequence[int]) -> Callable[[], list[list[str]]]:
+    """The cells of the view rows ``rows`` (top-level rows), as shown, by the function
+    returned: a :class:`TextTable` works them out when it is called (a worker may call
+    it); any other model is read here, on the GUI thread (short lists)."""
     model = view.model()
     if model is None:
-        return []
+        return list
     shown = columns(view)
     if isinstance(model, TextTable):
-        cell = model.cell_text
-        return [[one_line(cell(r, c)) for c in shown] for r in rows]
+        work = model.text_rows(rows, shown)
+        return lambda: _clean_rows(work())
     out = []
     for r in rows:
         line = []
@@ -108,9 +124,15 @@ def rows_text(view: QAbstractItemView, rows: Sequence[int]) -> list[list[str]]:
             # A shortened value keeps its whole text here (the list of distribution points).
             full = index.data(Qt.ItemDataRole.AccessibleTextRole)
             value = full if full else index.data(Qt.ItemDataRole.DisplayRole)
-            line.append(one_line(str(value)) if value is not None else "")
+            line.append(str(value) if value is not None else "")
         out.append(line)
-    return out
+    cleaned = _clean_rows(out)
+    return lambda: cleaned
+
+
+def rows_text(view: QAbstractItemView, rows: Sequence[int]) -> list[list[str]]:
+    """The cells of the view rows ``rows``, as shown (on this thread)."""
+    return rows_work(view, rows)()
 
 
 def selected_rows(view: QAbstractItemView) -> list[int]:
@@ -132,13 +154,25 @@ def tab_separated(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: More selected rows than this are copied by a worker (the GUI stays responsive).
+COPY_IN_WORKER = 5_000
+
+
 def copy_selection(view: QAbstractItemView) -> int:
-    """Put the selected rows on the clipboard; returns how many were copied."""
+    """Put the selected rows on the clipboard; returns how many are copied."""
     rows = selected_rows(view)
     if not rows:
         return 0
-    clipboard = QGuiApplication.clipboard()
-    clipboard.setText(tab_separated(header_texts(view), rows_text(view, rows)))
+    header = header_texts(view)
+    work = rows_work(view, rows)
+
+    def to_clipboard(cells: list[list[str]]) -> None:
+        QGuiApplication.clipboard().setText(tab_separated(header, cells))
+
+    if len(rows) > COPY_IN_WORKER:
+        tasks.run_in_background(view, work, to_clipboard, passive=True)
+    else:
+        to_clipboard(work())
     return len(rows)
 
 
@@ -273,8 +307,8 @@ class ListTools(QObject):
                 path = path.with_suffix(".csv")
         target: Path = path
         header = header_texts(view)
-        rows = rows_text(view, range(model.rowCount()))
-        count = len(rows)
+        count = model.rowCount()
+        work = rows_work(view, range(count))
         parent: QWidget = view.window()
 
         def saved(where: Path) -> None:
@@ -284,7 +318,7 @@ class ListTools(QObject):
                                f"saved to {where}.")
 
         self.save_task = tasks.run_in_background(
-            view, lambda: save_csv(target, header, rows), saved,
+            view, lambda: save_csv(target, header, work()), saved,
             lambda err: messages.show_error(parent, err),
         )
         return self.save_task
