@@ -361,3 +361,30 @@ def test_a_long_selection_is_copied_by_a_worker(
     wait_idle(qtbot)
     lines = clipboard_lines()
     assert [line[0] for line in lines] == ["Name"] + [f"phone-{i:04d}" for i in range(8)]
+
+
+def test_a_tree_widget_list_copies_too(qtbot: QtBot) -> None:
+    """A flat QTreeWidget (the certificate history) gets the same tools."""
+    from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+
+    from kscert_gui.ui.widgets.list_tools import ListTools
+
+    tree = QTreeWidget()
+    qtbot.addWidget(tree)
+    tree.setHeaderLabels(["State", "Subject"])
+    tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    tree.addTopLevelItems([QTreeWidgetItem(["retired", "CN=a"]),
+                           QTreeWidgetItem(["cancelled", "CN=b"])])
+    ListTools(tree, title="History")
+    tree.show()
+    qtbot.waitExposed(tree)
+    tree.setFocus()
+    tree.setCurrentItem(tree.topLevelItem(0))
+    QTest.keyClick(tree, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert clipboard_lines() == [["State", "Subject"], ["retired", "CN=a"],
+                                 ["cancelled", "CN=b"]]
+    driver = PopupDriver(key=Qt.Key.Key_Escape)
+    QTest.keyClick(tree, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    driver.check()
+    assert driver.entries == ["Copy", "Select all"] and driver.active == "Copy"
