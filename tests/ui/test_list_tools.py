@@ -379,7 +379,9 @@ def test_a_tree_widget_list_copies_too(qtbot: QtBot) -> None:
     tree.show()
     qtbot.waitExposed(tree)
     tree.setFocus()
-    tree.setCurrentItem(tree.topLevelItem(0))
+    first = tree.topLevelItem(0)
+    assert first is not None
+    tree.setCurrentItem(first)
     QTest.keyClick(tree, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     QTest.keyClick(tree, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert clipboard_lines() == [["State", "Subject"], ["retired", "CN=a"],
