@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
@@ -68,12 +68,38 @@ class Core:
         return self.store.get_meta("kind") == "training"
 
     def now(self) -> datetime:
-        """The current instant: a training store's simulation clock, else the real clock."""
+        """The current instant: a training store's simulation clock, else the real clock.
+
+        A training store's clock runs with real time: it is the simulated instant last
+        written (``sim_now``: at creation, or by an Advance, which adds to it) plus the real
+        time since then (``sim_anchor`` holds both instants). So a certificate made a few
+        minutes after the store is not "not yet valid". A ``sim_now`` written without its
+        anchor (older stores, and tests that pin the clock) stands still.
+        """
+        real = ensure_utc(self._clock())
         if self.training:
             sim = self.store.get_meta("sim_now")
             if sim:
-                return parse_instant(sim)
-        return ensure_utc(self._clock())
+                simulated = parse_instant(sim)
+                anchor = (self.store.get_meta("sim_anchor") or "").split(" ")
+                if len(anchor) == 2 and anchor[0] == sim:
+                    return simulated + max(real - parse_instant(anchor[1]), timedelta(0))
+                return simulated
+        return real
+
+    def simulated_until(self) -> datetime:
+        """The simulated instant last written (devices have synchronized up to it)."""
+        sim = self.store.get_meta("sim_now") if self.training else None
+        return parse_instant(sim) if sim else self.now()
+
+    def set_simulated(self, conn: sqlite3.Connection, at: datetime) -> None:
+        """Write the simulation clock: ``at`` now, running with real time from here (a
+        store whose clock stands still — no anchor — keeps standing still)."""
+        running = self.store.meta.get("sim_anchor", conn) is not None
+        self.store.set_meta(conn, "sim_now", iso(at))
+        if running:
+            self.store.set_meta(conn, "sim_anchor",
+                                f"{iso(at)} {iso(ensure_utc(self._clock()))}")
 
     def server_version(self) -> str:
         return self.store.get_meta("server_version") or "14.2"

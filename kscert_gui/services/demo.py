@@ -72,16 +72,20 @@ def demo_device_rows(
 
 
 def create_demo_store(
-    home: Path, secrets: SecretStore, clock: Clock = system_clock
+    home: Path, secrets: SecretStore, clock: Clock = system_clock, *, pin_clock: bool = False
 ) -> None:
     """Create the training store in ``home`` (which must not hold a store yet).
+
+    Its clock runs with real time from the creation on (Advance adds to it); with
+    ``pin_clock`` it stands still at the creation instant until an Advance (tests that
+    create the store at a pinned past instant and open it with the real clock).
 
     If it fails (typically: no usable keyring for the passphrase), the files it made
     are removed again, so the next start is still a first start and not an empty store.
     """
     fresh = not (home / DB_NAME).exists()
     try:
-        _populate(home, secrets, ensure_utc(clock()))
+        _populate(home, secrets, ensure_utc(clock()), pin_clock=pin_clock)
     except BaseException:
         if fresh:
             _remove_store_files(home)
@@ -111,11 +115,16 @@ def _remove_store_files(home: Path) -> None:
         pass
 
 
-def _populate(home: Path, secrets: SecretStore, now: datetime) -> None:
+def _populate(home: Path, secrets: SecretStore, now: datetime, *, pin_clock: bool) -> None:
     with Store.open(home, writable=True) as store:
         if store.list_certificates():
             return
         created = now - timedelta(days=397 - DEMO_MAIN_DAYS_LEFT)
+        if not pin_clock:
+            # Half a day more than 20 days: the training clock runs with real time, and a
+            # person who just made the store should read "20 days left", not 19 a second
+            # later. (A pinned clock shows exactly 20 days: the tests' switch instants.)
+            created += timedelta(hours=12)
         issued = crypto.issue_certificate(DEMO_ADDRESS, created)
         passphrase = secrets.get_passphrase(store.store_id)
         if passphrase is None:
@@ -127,6 +136,9 @@ def _populate(home: Path, secrets: SecretStore, now: datetime) -> None:
             store.set_meta(conn, "name", DEMO_NAME)
             store.set_meta(conn, "kind", "training")
             store.set_meta(conn, "sim_now", iso(now))
+            if not pin_clock:
+                # The training clock runs with real time from here (services/base.Core.now).
+                store.set_meta(conn, "sim_anchor", f"{iso(now)} {iso(now)}")
             cert_id = store.insert_certificate(
                 conn,
                 source="issued",

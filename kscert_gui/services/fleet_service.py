@@ -518,8 +518,10 @@ class Fleet(Part):
                 f"Advance the clock by 1 hour to {MAX_SIMULATION.days} days at a time."
             )
         with self.store.transaction() as conn:
-            start = self.now()
-            end = start + delta
+            # Devices synchronize from the simulated instant last written: the real time
+            # that passed since (the clock runs with it) is caught up here too.
+            start = self.core.simulated_until()
+            end = self.now() + delta
             rows = self.store.list_certificates(conn)
             self._keep_delivering_syncs(conn, rows, start)
             eff_end = state_of(rows, end)
@@ -565,7 +567,7 @@ class Fleet(Part):
                         deliveries.append((device_id, iso(from_epoch(got))))
             self.store.devices.set_last_syncs(conn, updates)
             self.store.device_syncs.add_many(conn, deliveries)
-            self.store.set_meta(conn, "sim_now", iso(end))
+            self.core.set_simulated(conn, end)
             self.core.record_switches_in(conn, rows, eff_end)
             switched = next(
                 (s.at for s in eff_end.switches if start < s.at <= end), None

@@ -26,7 +26,7 @@ def passfile(tmp_path: Path) -> Path:
 def demo(tmp_path: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
          capsys: pytest.CaptureFixture[str]) -> Run:
     home = tmp_path / "demo"
-    create_demo_store(home, PassphraseFileSecretStore(passfile), FixedClock(T0))
+    create_demo_store(home, PassphraseFileSecretStore(passfile), FixedClock(T0), pin_clock=True)
     return Run(home, passfile, monkeypatch, capsys)
 
 

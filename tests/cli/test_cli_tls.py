@@ -260,7 +260,8 @@ def test_serve_switches_at_the_switch_time_and_gateway_waits_for_reconnect(
     tmp_path: Path, passfile: Path
 ) -> None:
     home = tmp_path / "store"
-    demo.create_demo_store(home, PassphraseFileSecretStore(passfile), FixedClock(SIM_START))
+    demo.create_demo_store(home, PassphraseFileSecretStore(passfile), FixedClock(SIM_START),
+                           pin_clock=True)
     server_port, gw_port = free_port(), free_port()
     with Store.open(home, writable=True, create=False) as store, store.transaction() as conn:
         conn.execute("UPDATE distribution_points SET mobile_port = ? WHERE gateway = 1",

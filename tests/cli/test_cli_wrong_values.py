@@ -60,7 +60,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     with AdministrationServer.open(real, PassphraseFileSecretStore(passfile)) as server:
         server.reissue(ReissueRequest("mdm.example.test", None, 2048), confirmed=True)
     training = base / "training"
-    create_demo_store(training, PassphraseFileSecretStore(passfile), FixedClock(T0))
+    create_demo_store(training, PassphraseFileSecretStore(passfile), FixedClock(T0), pin_clock=True)
     return {"real": real, "training": training}
 
 

@@ -18,7 +18,7 @@ T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
 def test_demo_store_tells_the_whole_story(tmp_path: Path) -> None:
     secrets = MemorySecretStore()
-    create_demo_store(tmp_path / "demo", secrets, FixedClock(T0))
+    create_demo_store(tmp_path / "demo", secrets, FixedClock(T0), pin_clock=True)
     with AdministrationServer.open(tmp_path / "demo", secrets, writable=False) as srv:
         assert srv.training and srv.name == "Training"
         st = srv.status()
@@ -46,10 +46,10 @@ class NoKeyring(MemorySecretStore):
 def test_failed_demo_creation_leaves_no_empty_store(tmp_path: Path) -> None:
     home = tmp_path / "demo"
     with pytest.raises(SecretStoreError):
-        create_demo_store(home, NoKeyring(), FixedClock(T0))
+        create_demo_store(home, NoKeyring(), FixedClock(T0), pin_clock=True)
     assert not home.exists()
     # The next start is a first start again and succeeds.
-    create_demo_store(home, MemorySecretStore(), FixedClock(T0))
+    create_demo_store(home, MemorySecretStore(), FixedClock(T0), pin_clock=True)
     assert (home / "store.sqlite3").is_file()
 
 
@@ -73,3 +73,27 @@ def test_quit_after_show_without_keyring_fails_fast_and_cleanly(tmp_path: Path) 
     assert proc.returncode == 1
     assert "keyring" in proc.stderr.lower() and "Traceback" not in proc.stderr
     assert not home.exists()
+
+
+def test_the_training_clock_runs_with_real_time_and_advance_adds_to_it(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from kscert_gui.services.views import ReissueRequest
+
+    secrets = MemorySecretStore()
+    clock = FixedClock(T0)
+    create_demo_store(tmp_path / "demo", secrets, clock)
+    clock.at = T0 + timedelta(minutes=10)
+    with AdministrationServer.open(tmp_path / "demo", secrets, clock=clock) as srv:
+        # Ten real minutes later the training clock shows them too, so a certificate made
+        # now is valid now (it used to be "not yet valid" on a clock that stood still).
+        assert srv.now() == T0 + timedelta(minutes=10)
+        view = srv.reissue(ReissueRequest(None, 30), confirmed=True)
+        assert view.info.not_before <= srv.now()
+        assert srv.status().reserve is not None
+        report = srv.fleet.simulate_advance(timedelta(days=1))
+        # Devices synchronized from the last simulated instant: the real minutes included.
+        assert report.start == T0 and report.end == T0 + timedelta(days=1, minutes=10)
+        assert srv.now() == T0 + timedelta(days=1, minutes=10)
+        clock.at += timedelta(hours=1)
+        assert srv.now() == T0 + timedelta(days=1, hours=1, minutes=10)

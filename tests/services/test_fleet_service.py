@@ -35,7 +35,7 @@ HEADER = "name,group,platform,last synchronization\n"
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[AdministrationServer]:
     secrets = MemorySecretStore()
-    create_demo_store(tmp_path / "demo", secrets, FixedClock(T0))
+    create_demo_store(tmp_path / "demo", secrets, FixedClock(T0), pin_clock=True)
     with AdministrationServer.open(tmp_path / "demo", secrets) as server:
         yield server
 

@@ -164,7 +164,7 @@ def test_the_reading_agrees_with_status_through_a_switch(tmp_path: Path) -> None
     secrets = MemorySecretStore()
     clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
     home = tmp_path / "demo"
-    create_demo_store(home, secrets, clock)
+    create_demo_store(home, secrets, clock, pin_clock=True)
     with AdministrationServer.open(home, secrets, clock=clock) as server:
         _agrees_with_status(server)
         server.reissue(ReissueRequest(None, 30), confirmed=True)

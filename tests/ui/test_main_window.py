@@ -184,7 +184,7 @@ def test_demo_store_shows_fleet_and_gateway(qtbot: QtBot, tmp_path: Path) -> Non
     home = tmp_path / "demo"
     secrets = MemorySecretStore()
     clock = FixedClock(AT)
-    demo.create_demo_store(home, secrets, clock)
+    demo.create_demo_store(home, secrets, clock, pin_clock=True)
     isolate_settings(tmp_path)
     window = build_main_window(home, secrets=secrets, clock=clock)
     assert isinstance(window, MainWindow)

@@ -288,7 +288,7 @@ def demo_env(tmp_path: Path, *, reserve: bool = False) -> Env:
     secrets = MemorySecretStore()
     clock = FixedClock(datetime(2026, 11, 26, 9, 30, tzinfo=UTC))
     home = tmp_path / "demo"
-    create_demo_store(home, secrets, clock)
+    create_demo_store(home, secrets, clock, pin_clock=True)
     if reserve:
         with AdministrationServer.open(home, secrets, clock=clock) as server:
             server.reissue(ReissueRequest(None, 30), confirmed=True)
