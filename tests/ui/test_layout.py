@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, QRectF, QSize
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 from uikit import demo_env, open_certificates, open_window
@@ -105,3 +105,26 @@ def test_timeline_labels_never_overlap_repeat_or_cross_a_line(
     band = QRectF(0, top, width, 2 * (CertificateTimeline.ROW_HEIGHT + 8) + 4)
     assert not any(label.rect.intersects(band) for label in labels), texts
     timeline.grab()  # paints without an error
+
+
+def test_the_at_risk_list_shows_why_in_view(qtbot: QtBot, tmp_path: Path) -> None:
+    from kscert_gui.ui.devices.delivery import DeliveryDialog
+    from kscert_gui.ui.devices.table_model import COL_REASON
+    from uikit import click
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    click(page.at_risk_button)
+    dialogs = [w for w in QApplication.topLevelWidgets()
+               if isinstance(w, DeliveryDialog) and w.isVisible()]
+    assert len(dialogs) == 1
+    dialog = dialogs[0]
+    qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=60_000)
+    settle(qtbot)
+    view = dialog.view
+    header = view.horizontalHeader()
+    x = header.sectionViewportPosition(COL_REASON)
+    assert 0 <= x and x + 100 <= view.viewport().width()  # its header and text in view
+    assert dialog.model.headerData(COL_REASON, Qt.Orientation.Horizontal) == "Why"
+    reason = dialog.model.index(0, COL_REASON).data()
+    assert reason and "no reserve certificate is specified" in str(reason)

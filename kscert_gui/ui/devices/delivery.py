@@ -26,7 +26,7 @@ from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.services.views import DeviceTable
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
-from kscert_gui.ui.devices.table_model import DeviceTableModel
+from kscert_gui.ui.devices.table_model import COL_REASON, DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 from kscert_gui.ui.widgets.list_tools import ListTools
 
@@ -122,6 +122,11 @@ class DeliveryDialog(QDialog):
         self.model = DeviceTableModel(with_reason=True, parent=self)
         self.model.set_filter(state="at-risk")
         self.view = make_device_view(self.model, ids.AT_RISK_TABLE, "At-risk devices")
+        # "Why" right after the name, where it is read (it was the last of seven columns,
+        # beyond the window's right edge); the full text is in its tooltip.
+        header = self.view.horizontalHeader()
+        header.moveSection(header.visualIndex(COL_REASON), 1)
+        self.view.setColumnWidth(COL_REASON, 380)
         self.list_tools = ListTools(self.view, title="At-risk devices",
                                     csv_name="at-risk-devices")
         self.save_button = QPushButton("Save as &CSV…")
