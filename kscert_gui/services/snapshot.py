@@ -51,6 +51,9 @@ class Snapshot:
     name_order: tuple[int, ...] = ()
     curve: tuple[tuple[datetime, int], ...] = ()
     group_counts: Mapping[int, GroupCounts] | None = None
+    #: The rows at risk and lost, in name order (the delivery window shows them without a
+    #: pass over every device on the GUI thread).
+    state_order: Mapping[str, tuple[int, ...]] | None = None
 
     @property
     def at(self) -> datetime:
@@ -62,13 +65,15 @@ def read_snapshot(server: AdministrationServer) -> Snapshot:
     devices = server.fleet.device_table()
     status = server.status(table=devices)
     keys = [name.casefold() for name in devices.names]
+    order = name_order(keys)
     return Snapshot(
         status=status,
         devices=devices,
         points=server.points.distribution_points(devices.at),
         groups=server.points.scope_groups(),
         term=server.term_context(table=devices),
-        name_order=name_order(keys),
+        name_order=order,
+        state_order=state_order(devices, order),
         curve=tuple(devices.curve()),
         group_counts=group_counts(devices),
     )
@@ -81,6 +86,16 @@ def name_order(keys: list[str]) -> tuple[int, ...]:
     if all(a <= b for a, b in itertools.pairwise(keys)):
         return tuple(range(len(keys)))
     return tuple(sorted(range(len(keys)), key=keys.__getitem__))
+
+
+def state_order(table: DeviceTable, order: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    """The rows at risk and the rows lost, in ``order``: what the delivery window shows on
+    every refresh (other state filters are a person's choice, worked out when chosen)."""
+    forecast, connection = table.reading.forecast, table.reading.connection
+    return {
+        "at-risk": tuple([i for i in order if forecast[i] == "at-risk"]),
+        "lost": tuple([i for i in order if connection[i] == "lost"]),
+    }
 
 
 def group_counts(table: DeviceTable) -> dict[int, GroupCounts]:

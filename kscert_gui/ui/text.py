@@ -54,6 +54,7 @@ def count(n: int, word: str) -> str:
 
 
 _ISO_INSTANT = re.compile(r"\b(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|\+00:00)")
+_UTC_INSTANT = re.compile(r"\b(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC\b")
 _BIG_COUNT = re.compile(r"(?<![\d.:/#\w-])(\d{4,})(?= (?:devices?|of|managed|mobile|lost|"
                         r"blocked|synchronized|at risk|connected)\b)")
 
@@ -64,6 +65,8 @@ def localize(message: str) -> str:
     devices with a thin space every three digits."""
     out = _ISO_INSTANT.sub(
         lambda m: instant(datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}+00:00")), message)
+    out = _UTC_INSTANT.sub(
+        lambda m: instant(datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}+00:00")), out)
     return _BIG_COUNT.sub(lambda m: thousands(int(m.group(1))), out)
 
 

@@ -147,7 +147,8 @@ def test_at_risk_list_without_a_reserve_names_every_device_and_why(
     assert len(reasons) == 1
     (reason,) = reasons
     assert str(reason).startswith(
-        f"no reserve certificate is specified: all {fleet.devices - fleet.lost} devices lose "
+        "no reserve certificate is specified: all "
+        f"{text.thousands(fleet.devices - fleet.lost)} devices lose "
         "the connection")
 
 

@@ -187,7 +187,7 @@ class DeliveryDialog(QDialog):
             self.state.currentData() == "at-risk"
         ):
             self.state.setCurrentIndex(DEVICE_STATES.index("lost"))
-        self.model.set_table(table, snapshot.name_order)
+        self.model.set_table(table, snapshot.name_order, snapshot.state_order)
         self.sig_loaded.emit()
 
     def _on_state(self, _index: int) -> None:

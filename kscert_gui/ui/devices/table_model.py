@@ -10,7 +10,7 @@ call back into Python for every comparison, which is what makes big lists sluggi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ class DeviceTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._table: DeviceTable | None = None
         self._name_order: list[int] | None = None
+        self._state_order: Mapping[str, Sequence[int]] | None = None
         self._rows: list[int] = []
         self._keys: dict[int, list[Any]] = {}
         self._with_reason = with_reason
@@ -85,13 +86,19 @@ class DeviceTableModel(QAbstractTableModel):
     def table(self) -> DeviceTable | None:
         return self._table
 
-    def set_table(self, table: DeviceTable, name_order: Sequence[int] = ()) -> None:
+    def set_table(
+        self, table: DeviceTable, name_order: Sequence[int] = (),
+        state_order: Mapping[str, Sequence[int]] | None = None,
+    ) -> None:
         """Show ``table``. ``name_order``: its rows by name in any case, if the caller has
-        it (the snapshot's worker works it out), so the usual sort costs nothing here."""
+        it (the snapshot's worker works it out), so the usual sort costs nothing here;
+        ``state_order``: the rows of each state in that order, so that a state filter
+        does not walk every device on the GUI thread either."""
         self.beginResetModel()
         self._table = table
         self._keys = {}
         self._name_order = list(name_order) if len(name_order) == len(table) else None
+        self._state_order = state_order if self._name_order is not None else None
         self._rebuild()
         self.endResetModel()
         self.sig_filtered.emit(len(self._rows))
@@ -146,12 +153,21 @@ class DeviceTableModel(QAbstractTableModel):
         if t is None:
             return []
         by_name = self._sort_column == COL_NAME and self._name_order is not None
-        rows: list[int] = list(self._name_order) if by_name and self._name_order is not None \
-            else list(range(len(t)))
-        if self._state is not None:
-            wanted = self._state
-            states = t.reading.connection if wanted in CONNECTION_STATES else t.reading.forecast
-            rows = [i for i in rows if states[i] == wanted]
+        if by_name and self._state is not None and self._state_order is not None \
+                and self._state in self._state_order:
+            rows = list(self._state_order[self._state])
+        elif by_name and self._name_order is not None:
+            rows = list(self._name_order)
+            if self._state is not None:
+                states = t.reading.connection if self._state in CONNECTION_STATES else \
+                    t.reading.forecast
+                rows = [i for i in rows if states[i] == self._state]
+        else:
+            rows = list(range(len(t)))
+            if self._state is not None:
+                states = t.reading.connection if self._state in CONNECTION_STATES else \
+                    t.reading.forecast
+                rows = [i for i in rows if states[i] == self._state]
         if self._groups is not None:
             gids, allowed = t.group_ids, self._groups
             rows = [i for i in rows if gids[i] in allowed]
@@ -214,7 +230,7 @@ class DeviceTableModel(QAbstractTableModel):
             return _when_utc(t.last_s[row])
         if role == Qt.ItemDataRole.ToolTipRole and column in (COL_CONNECTION, COL_STATE,
                                                                COL_REASON):
-            return t.reason(row) or None
+            return text.localize(t.reason(row)) or None
         if role == TABLE_ROW_ROLE:
             return row
         if role == STATE_ROLE:
@@ -238,7 +254,7 @@ class DeviceTableModel(QAbstractTableModel):
         if column == COL_STATE:
             state = t.state(row)
             return STATE_TEXT[state] if state else "—"
-        return t.reason(row)
+        return text.localize(t.reason(row))
 
     def cell_text(self, row: int, column: int) -> str:
         """What view row ``row`` shows in ``column``, without a Qt call."""
