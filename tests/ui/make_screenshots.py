@@ -1,7 +1,12 @@
 """Write the README screenshots into docs/screenshots/ (run once by hand, not a test).
 
-    Xvfb :55 -screen 0 1280x1024x24 &
+    Xvfb :55 -screen 0 1600x1200x24 &
+    DISPLAY=:55 openbox &
     DISPLAY=:55 QT_QPA_PLATFORM=xcb .venv/bin/python tests/ui/make_screenshots.py
+
+With a window manager the shots are taken from the screen (ImageMagick's ``import``) around
+each window's frame, so its title bar shows; without ``import`` they fall back to
+``QWidget.grab`` (the window's contents only).
 
 Shows, on a fresh demo store: the Certificates page, the Reissue certificate window and the
 Certificate window (with a PKCS #12 container built at run time and its findings listed);
@@ -37,6 +42,27 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "screenshots"
 
 
+def shoot(app: QApplication, widget: QWidget, name: str) -> None:
+    """Save ``widget``'s window as it is on the screen, frame and title included."""
+    import shutil
+    import subprocess
+    import time
+
+    widget.raise_()
+    widget.activateWindow()
+    for _ in range(10):
+        app.processEvents()
+        time.sleep(0.05)
+    frame = widget.frameGeometry()
+    target = str(OUT / name)
+    if shutil.which("import") and frame.width() > widget.width():
+        subprocess.run(["import", "-window", "root", "-crop",
+                        f"{frame.width()}x{frame.height()}+{frame.x()}+{frame.y()}",
+                        "+repage", target], check=True, timeout=30)
+    else:
+        widget.grab().save(target)
+
+
 def settle(app: QApplication, widget: QWidget) -> None:
     """Show ``widget`` and let it lay out and paint (a script, not widget code)."""
     widget.show()
@@ -56,7 +82,7 @@ def refreshed(window: MainWindow) -> None:
 
 
 def main() -> int:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(["kscert-gui"])
     assert isinstance(app, QApplication)
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kscert-shots-") as tmp:
@@ -73,14 +99,14 @@ def main() -> int:
         props = window.open_properties()
         props.resize(1080, 860)
         settle(app, props)
-        props.grab().save(str(OUT / "certificates-page.png"))
+        shoot(app, props, "certificates-page.png")
 
         reissue = ReissueDialog(console, props)
         reissue.change.setChecked(True)
         reissue.address.setText("mdm.example.com")
         reissue.term.days.setValue(21)
         settle(app, reissue)
-        reissue.grab().save(str(OUT / "reissue-certificate.png"))
+        shoot(app, reissue, "reissue-certificate.png")
         reissue.close()
 
         now = console.server.status().at
@@ -94,7 +120,7 @@ def main() -> int:
         while not other.is_idle():  # the live check runs after a short pause
             app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
         settle(app, other)
-        other.grab().save(str(OUT / "certificate-window.png"))
+        shoot(app, other, "certificate-window.png")
         other.close()
         props.close()
 
@@ -105,17 +131,17 @@ def main() -> int:
         props = window.open_properties()
         props.resize(1080, 860)
         settle(app, props)
-        props.grab().save(str(OUT / "certificates-page-reserve.png"))
+        shoot(app, props, "certificates-page-reserve.png")
 
         props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
         settle(app, props)
-        props.grab().save(str(OUT / "distribution-points.png"))
+        shoot(app, props, "distribution-points.png")
         props.close()
 
         window.resize(1180, 760)
         window.tree.setCurrentItem(window.devices_item)
         settle(app, window)
-        window.grab().save(str(OUT / "managed-devices.png"))
+        shoot(app, window, "managed-devices.png")
         window.close()
     for name in SHOTS:
         print(OUT / name)
