@@ -171,3 +171,21 @@ def test_check_gateway_entry_point_opens_the_window(qtbot: QtBot, tmp_path: Path
     assert check_gateway(window, window.console, "gw-dmz-01", 14292, None) is None
     driver.check()
     assert seen == [("Check connection gateway gw-dmz-01", "gw-dmz-01", 14292)]
+
+
+def test_the_check_window_shows_the_probe_warnings(qtbot: QtBot, tmp_path: Path) -> None:
+    # A main certificate that expired long ago (issued 400 days before the pinned now):
+    # the server still serves it, and the window must say it is expired, as kscert check
+    # does, not only whether it is the main certificate.
+    env = make_env(tmp_path, main_age_days=800)
+    with endpoint(env) as port, AdministrationServer.open(
+            env.home, env.secrets, writable=False, clock=env.clock) as server:
+        dialog = CheckDialog(Console(server), "127.0.0.1", port)
+        qtbot.addWidget(dialog)
+        dialog.servername.setText("mdm.example.com")
+        run(qtbot, dialog)
+        report = dialog.result_value()
+        assert report is not None and report.probe.chain
+        assert any(w.code == "expired" for w in report.probe.warnings)
+        assert "Warning:" in dialog.verdict.text()
+        assert dialog.verdict.property("severity") in ("warning", "error")

@@ -187,6 +187,14 @@ class CheckDialog(QDialog):
         self._report = report
         self.check_button.setEnabled(True)
         severity, sentence = verdict(report, self.expected_sha256, self.expected_label)
+        warned = report.probe.warnings
+        if warned:
+            # What kscert check prints as warnings: weak protocol or cipher, a client
+            # certificate asked for, a served certificate expired or not yet valid.
+            sentence += "\n" + "\n".join(
+                f"Warning: {text.localize(w.message)}" for w in warned)
+            if severity == "ok":
+                severity = "warning"
         self._set_verdict(severity, sentence)
         probe = report.probe
         if probe.error is None:
