@@ -108,9 +108,10 @@ def test_timeline_labels_never_overlap_repeat_or_cross_a_line(
 
 
 def test_the_at_risk_list_shows_why_in_view(qtbot: QtBot, tmp_path: Path) -> None:
+    from uikit import click
+
     from kscert_gui.ui.devices.delivery import DeliveryDialog
     from kscert_gui.ui.devices.table_model import COL_REASON
-    from uikit import click
 
     window = open_window(qtbot, demo_env(tmp_path))
     _props, page = open_certificates(qtbot, window)
