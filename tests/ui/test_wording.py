@@ -90,3 +90,21 @@ def test_the_last_success_line_is_gone_when_properties_reopens(
     window.action_properties.trigger()
     qtbot.waitExposed(props)
     assert not page.result_label.isVisibleTo(page)
+
+
+def test_the_history_copies_its_rows_with_ctrl_c(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    env = demo_env(tmp_path)
+    with env.server() as server:
+        server.reissue(ReissueRequest(None, None), confirmed=True)
+    window = open_window(qtbot, env)
+    _props, page = open_certificates(qtbot, window)
+    page.history.selectAll()
+    QApplication.clipboard().clear()
+    QTest.keyClick(page.history, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    copied = QApplication.clipboard().text().splitlines()
+    assert copied[0].split("\t")[:2] == ["State", "Issued to"]
+    assert copied[1].split("\t")[0] == "Retired"

@@ -261,6 +261,7 @@ class CertificatesPage(QWidget):
         self.history.setHeaderLabels(
             ["State", "Issued to", "Valid from", "Valid to", "Source", "SHA-256"])
         self.history.setMaximumHeight(140)
+        self.history_tools: object | None = None
         history_layout = QVBoxLayout(self.history_group)
         history_layout.addWidget(self.history)
 
@@ -459,6 +460,12 @@ class CertificatesPage(QWidget):
             self.history.addTopLevelItem(item)
         self.history_group.setTitle(
             f"History ({len(st.history)})" if st.history else "History: none yet")
+        if st.history and self.history_tools is None:
+            # Copy (Ctrl+C), the context menu (Shift+F10, the Menu key): loaded with the
+            # first history row, so that start-up does not pay for it.
+            from kscert_gui.ui.widgets.list_tools import ListTools
+
+            self.history_tools = ListTools(self.history, title="Certificate history")
         self.history.setVisible(bool(st.history))
 
     def clear_result(self) -> None:
