@@ -129,3 +129,20 @@ def test_the_at_risk_list_shows_why_in_view(qtbot: QtBot, tmp_path: Path) -> Non
     assert dialog.model.headerData(COL_REASON, Qt.Orientation.Horizontal) == "Why"
     reason = dialog.model.index(0, COL_REASON).data()
     assert reason and "no reserve certificate is specified" in str(reason)
+
+
+def test_the_certification_path_shows_names_in_full(qtbot: QtBot, tmp_path: Path) -> None:
+    from kscert_gui.ui.dialogs.viewer import CertificateViewer, read_viewer_data
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    viewer = CertificateViewer(window.console, read_viewer_data(window.console.server, "main"),
+                               window)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    viewer.tabs.setCurrentIndex(2)
+    settle(qtbot)
+    tree = viewer.path_tree
+    item = tree.topLevelItem(0)
+    assert item is not None
+    needed = tree.fontMetrics().horizontalAdvance(item.text(0))
+    assert tree.columnWidth(0) >= needed

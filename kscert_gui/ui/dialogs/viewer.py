@@ -259,6 +259,9 @@ class CertificateViewer(QDialog):
                 parent.addChild(item)
             parent = item
         self.path_tree.expandAll()
+        # The names in full ("mdm.trai…" was cut off): the first column as wide as they are.
+        self.path_tree.resizeColumnToContents(0)
+        self.path_tree.header().setStretchLastSection(True)
         if parent is not None:
             self.path_tree.setCurrentItem(parent)
         status = QLabel(
