@@ -159,3 +159,31 @@ def test_press_everything_in_the_distribution_points_section(
     assert {"Add", "Remove", "Properties", "Check", "Reconnect", "Close"} <= set(pressed)
     assert closer.unexpected == [], closer.unexpected
     assert not props.isVisible()
+
+
+def test_press_everything_on_the_certificates_page(
+    qtbot: QtBot, tmp_path: Path, closer: ModalCloser
+) -> None:
+    """Reissue, View certificate, Check, View reserve certificate, Cancel reserve
+    certificate, At-risk devices… (and the delivery window's buttons), then Other
+    certificate's Browse, then Close: each window they open is dismissed."""
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    props = window.open_properties()
+    qtbot.waitExposed(props)
+    props.select_section(ids.SECTION_CERTIFICATES)
+    page = props.certificates_page
+    settle(qtbot)
+    pressed = press_all(qtbot, props, keep_open=True)
+    assert {"Reissue", "View certificate", "Check", "View reserve certificate",
+            "Cancel reserve certificate", "At-risk devices…"} <= set(pressed), pressed
+    for dialog in shown(DeliveryDialog):
+        press_all(qtbot, dialog)
+    click(page.radio_other)
+    assert page.browse_button.isEnabled()
+    click(page.browse_button)
+    settle(qtbot)
+    pressed = press_all(qtbot, props)
+    assert "Close" in pressed and not props.isVisible()
+    assert closer.unexpected == [], closer.unexpected
+    assert {"ReissueDialog", "OtherCertificateDialog", "CertificateViewer", "CheckDialog"} <= {
+        s.split(":")[0] for s in closer.seen}, closer.seen
