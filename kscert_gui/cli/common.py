@@ -92,6 +92,18 @@ def file_arg(text: str) -> Path:
     return Path(text)
 
 
+def timeout_arg(text: str) -> float:
+    """A ``--timeout`` in seconds: more than 0, at most 600 (check, watch)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: more than 0 and at most 600 seconds")
+    return value
+
+
 def text_arg(what: str) -> Callable[[str], str]:
     """An argument type for a name (device, group, ...): not blank."""
 

@@ -27,6 +27,7 @@ from kscert_gui.cli.common import (
     one_line,
     secret_store,
     store_home,
+    timeout_arg,
     wants_json,
 )
 from kscert_gui.model.errors import StoreError, UsageError
@@ -46,17 +47,6 @@ def _port(text: str) -> int:
         return parse_port(text)
     except UsageError as err:
         raise argparse.ArgumentTypeError(err.message) from None
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range: more than 0 and at most 600 seconds")
-    return value
 
 
 def _bind(text: str) -> str:
@@ -132,7 +122,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("endpoint", metavar="HOST:PORT", help="HOST:PORT or [IPV6]:PORT")
     p.add_argument("--servername", metavar="NAME", type=_servername,
                    help="SNI name (default: the host name)")
-    p.add_argument("--timeout", type=_timeout, default=10.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=timeout_arg, default=10.0, metavar="SECONDS",
                    help="give up after this many seconds (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)

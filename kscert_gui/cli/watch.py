@@ -28,22 +28,12 @@ from kscert_gui.cli.common import (
     open_server,
     parse_whole,
     printable,
+    timeout_arg,
 )
 
 if TYPE_CHECKING:
     from kscert_gui.cli.common import SubParsers
     from kscert_gui.services.watch import WatchCheck, WatchedEndpoint
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
-    if not 0 < value <= 600:
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range: more than 0 and at most 600 seconds")
-    return value
 
 
 def _interval(text: str) -> int:
@@ -91,7 +81,7 @@ def register(sub: SubParsers) -> None:
     p.set_defaults(func=cmd_list)
 
     p = cmds.add_parser("check", help="probe every watched endpoint now")
-    p.add_argument("--timeout", type=_timeout, default=5.0, metavar="SECONDS",
+    p.add_argument("--timeout", type=timeout_arg, default=5.0, metavar="SECONDS",
                    help="give up on an endpoint after this many seconds (default 5)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_check)
@@ -99,7 +89,7 @@ def register(sub: SubParsers) -> None:
     p = cmds.add_parser("run", help="check every interval until SIGINT/SIGTERM")
     p.add_argument("--interval", type=_interval, default=None, metavar="SECONDS",
                    help="seconds between checks (default: the store's, else 3600)")
-    p.add_argument("--timeout", type=_timeout, default=5.0, metavar="SECONDS")
+    p.add_argument("--timeout", type=timeout_arg, default=5.0, metavar="SECONDS")
     p.set_defaults(func=cmd_run)
 
     p = cmds.add_parser("set-thresholds", help="the reminder thresholds in days (30,14,7,1)")

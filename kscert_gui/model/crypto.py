@@ -313,10 +313,10 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """Whether ``issuer`` (another certificate) issued ``cert``: the names match and the
-    signature verifies; names alone decide when the signature cannot be checked here
-    (an algorithm this program does not know: other rules report it)."""
-    if cert == issuer or cert.issuer != issuer.subject:
+    """Whether ``issuer`` (``cert`` itself for a self-signed one) issued ``cert``: the names
+    match and the signature verifies; names alone decide when the signature cannot be
+    checked here (an algorithm this program does not know: other rules report it)."""
+    if cert.issuer != issuer.subject:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
@@ -347,7 +347,7 @@ def _pick_leaf(
         by_subject.setdefault(cert.subject, []).append(cert)
 
     def issuers_of(cert: x509.Certificate) -> list[x509.Certificate]:
-        return [c for c in by_subject.get(cert.issuer, []) if issued_by(cert, c)]
+        return [c for c in by_subject.get(cert.issuer, []) if c != cert and issued_by(cert, c)]
 
     leaf = preferred
     if leaf is None and key is not None:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -26,7 +25,7 @@ from kscert_gui.model.certificate import (
     signature_hash,
 )
 from kscert_gui.model.clock import ensure_utc, iso
-from kscert_gui.model.crypto import Material, normalize_address
+from kscert_gui.model.crypto import Material, issued_by, normalize_address
 from kscert_gui.model.errors import ValidationError
 
 #: Every code of the DESIGN §4 table, in the table's order. Codes are a contract.
@@ -384,22 +383,8 @@ def _address(cert: x509.Certificate, address: str) -> list[Finding]:
 # --- chain --------------------------------------------------------------------------------
 
 
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer`` signed ``cert``; names alone decide when the signature
-    algorithm cannot be checked here (other rules report weak algorithms)."""
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except InvalidSignature:
-        return False
-    except ODD_INPUT:
-        return True
-    return True
-
-
 def _chain(cert: x509.Certificate, chain: Iterable[x509.Certificate]) -> list[Finding]:
-    if _signed_by(cert, cert) or any(_signed_by(cert, other) for other in chain):
+    if issued_by(cert, cert) or any(issued_by(cert, other) for other in chain):
         return []
     return [
         Finding(

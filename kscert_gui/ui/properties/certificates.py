@@ -518,9 +518,7 @@ class CertificatesPage(QWidget):
         """Browse → Certificate window → confirmation → background import."""
         from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 
-        latest = self.feed.latest
-        term = latest.snapshot.term if latest is not None and latest.snapshot else None
-        current = term.old_address if term is not None and term.main is not None else None
+        current = self._current_address()
         # The window asks the confirmation itself: No returns to it with the files and
         # passwords kept (DESIGN §5).
         request = OtherCertificateDialog.ask(
@@ -529,14 +527,18 @@ class CertificatesPage(QWidget):
             return
         self._import(request)
 
+    def _current_address(self) -> str | None:
+        """The address devices connect to now: the main certificate's (from the snapshot)."""
+        latest = self.feed.latest
+        term = latest.snapshot.term if latest is not None and latest.snapshot else None
+        return term.old_address if term is not None and term.main is not None else None
+
     def _confirm_import(self, request: ImportRequest, check: ImportCheck) -> bool:
         from kscert_gui.ui.dialogs.other_certificate import address_change
 
         st = self.status
         subject = check.certificate.subject if check.certificate else "The certificate"
-        latest = self.feed.latest
-        term = latest.snapshot.term if latest is not None and latest.snapshot else None
-        current = term.old_address if term is not None and term.main is not None else None
+        current = self._current_address()
         question = confirmation_text(
             what=f"The certificate {subject}",
             term_days=request.term_days,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -113,14 +114,7 @@ class CertificateTimeline(QWidget):
                 QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter, "No certificate to show"
             )
             return
-        start, end = data.span()
-        left = float(self.LABEL_WIDTH)
-        right = float(self.width() - 12)
-        total = (end - start).total_seconds()
-
-        def x_of(when: datetime) -> float:
-            return left + (right - left) * (when - start).total_seconds() / total
-
+        left, right, x_of = self._axis(data)
         top = float(line + 8)  # room for the marker captions above the bars
         rows = [("Main", data.main), ("Reserve", data.reserve)]
         bottom = top + len(rows) * (self.ROW_HEIGHT + 8)
@@ -165,6 +159,18 @@ class CertificateTimeline(QWidget):
             painter.drawText(QPointF(placed.rect.left(), placed.rect.top() + fm.ascent()),
                              placed.text)
 
+    def _axis(self, data: TimelineData) -> tuple[float, float, Callable[[datetime], float]]:
+        """The bars' left and right ends and the x of an instant, at this width."""
+        start, end = data.span()
+        left = float(self.LABEL_WIDTH)
+        right = float(self.width() - 12)
+        total = (end - start).total_seconds()
+
+        def x_of(when: datetime) -> float:
+            return left + (right - left) * (when - start).total_seconds() / total
+
+        return left, right, x_of
+
     # --- the labels, placed so that none overlaps another ---------------------------------
 
     def labels(self) -> list[PlacedLabel]:
@@ -181,14 +187,7 @@ class CertificateTimeline(QWidget):
             return []
         fm = QFontMetrics(self.font())
         line = fm.height()
-        start, end = data.span()
-        left = float(self.LABEL_WIDTH)
-        right = float(self.width() - 12)
-        total = (end - start).total_seconds()
-
-        def x_of(when: datetime) -> float:
-            return left + (right - left) * (when - start).total_seconds() / total
-
+        _left, _right, x_of = self._axis(data)
         top = float(line + 8)
         bottom = top + 2 * (self.ROW_HEIGHT + 8)
         wanted: list[tuple[str, float, QColor | None, bool]] = []  # text, x, colour, caption
