@@ -108,3 +108,25 @@ def test_the_history_copies_its_rows_with_ctrl_c(qtbot: QtBot, tmp_path: Path) -
     copied = QApplication.clipboard().text().splitlines()
     assert copied[0].split("\t")[:2] == ["State", "Issued to"]
     assert copied[1].split("\t")[0] == "Retired"
+
+
+def test_the_reissue_window_notes_instants_in_local_time(
+    qtbot: QtBot, tmp_path: Path, berlin: None
+) -> None:
+    from uikit import ModalDriver
+
+    from kscert_gui.ui.dialogs.reissue import ReissueDialog
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    seen: list[str] = []
+
+    def look(dialog: ReissueDialog) -> None:
+        seen.extend(v.message for v in dialog.issues.verdicts)
+        click(dialog.cancel_button)
+
+    driver = ModalDriver(ReissueDialog, look)
+    click(page.reissue_button)
+    driver.check()
+    notes = " ".join(seen)
+    assert "+01:00" in notes and " UTC" not in notes and "Z " not in notes

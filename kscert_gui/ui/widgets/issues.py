@@ -33,11 +33,13 @@ class Verdict:
 
     @classmethod
     def of_issue(cls, issue: TermIssue) -> Verdict:
-        return cls(issue.severity, issue.code, issue.message)
+        # The model writes instants for the command line (UTC); windows show local time.
+        return cls(issue.severity, issue.code, text.localize(issue.message))
 
     @classmethod
     def of_finding(cls, finding: Finding) -> Verdict:
-        return cls(finding.severity, finding.code, finding.message, finding.fix)
+        return cls(finding.severity, finding.code, text.localize(finding.message),
+                   text.localize(finding.fix))
 
     def line(self) -> str:
         caption = {"error": "Error", "warning": "Warning", "notice": "Note"}.get(
