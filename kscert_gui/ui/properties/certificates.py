@@ -508,7 +508,7 @@ class CertificatesPage(QWidget):
             term_days=request.term_days,
             switch_at_text=text.instant(plan.switch_at) if plan.switch_at else None,
             needs=plan.needs_confirmation,
-            devices=st.devices if st else 0,
+            devices=st.fleet.devices - st.fleet.lost if st else 0,
             reserve=st.reserve if st else None,
         )
         default_no = any(code in plan.needs_confirmation for code in DESTRUCTIVE)
@@ -544,7 +544,7 @@ class CertificatesPage(QWidget):
             term_days=request.term_days,
             switch_at_text=text.instant(check.switch_at) if check.switch_at else None,
             needs=check.needs_confirmation,
-            devices=st.devices if st else 0,
+            devices=st.fleet.devices - st.fleet.lost if st else 0,
             reserve=st.reserve if st else None,
             new_address=address_change(check, current),
             current_address=current,
