@@ -32,7 +32,6 @@ from kscert_gui.model.errors import (
 from kscert_gui.model.fleet import MOBILE_PLATFORMS, Group, longest_sync_period
 from kscert_gui.model.schedule import (
     EffectiveState,
-    SyncPeriod,
     TermIssue,
 )
 from kscert_gui.services import inputs
@@ -131,8 +130,12 @@ class AdministrationServer:
     def __enter__(self) -> AdministrationServer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *_exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            # A first command that failed leaves no blank store behind (Store docs).
+            self.store.close_discarding_if_blank()
 
     # --- basics ---------------------------------------------------------------------------
 
@@ -180,14 +183,6 @@ class AdministrationServer:
 
     def _groups(self) -> dict[int, Group]:
         return self.store.groups.all()
-
-    def mobile_device_count(self) -> int:
-        return self.store.devices.count_on_platforms(MOBILE_PLATFORMS)
-
-    def sync_period(self) -> SyncPeriod:
-        """The longest synchronization period of the groups that hold mobile devices."""
-        gids = self.store.devices.groups_on_platforms(MOBILE_PLATFORMS)
-        return longest_sync_period(self._groups(), gids)
 
     # --- status ---------------------------------------------------------------------------
 
@@ -330,18 +325,18 @@ class AdministrationServer:
         ``table``: the device table already read (the snapshot's), whose mobile devices
         and groups give the count and the longest period without another scan.
         """
-        when = table.at if table is not None else (at or self.now())
         rows = self._rows()
+        if table is None:
+            table = self.fleet.device_table(at, rows=rows)
+        when = table.at
         eff = self._state(rows, when)
         main_row = next((r for r in rows if r.id == eff.main_id), None)
-        if table is not None:
-            mobile = frozenset(MOBILE_PLATFORMS)
-            gids = {g for g, p in zip(table.group_ids, table.platforms, strict=True)
-                    if p in mobile}
-            sync = longest_sync_period(table.groups, gids)
-            count = table.counts.devices
-        else:
-            sync, count = self.sync_period(), self.mobile_device_count()
+        mobile = frozenset(MOBILE_PLATFORMS)
+        gids = {g for g, p in zip(table.group_ids, table.platforms, strict=True) if p in mobile}
+        sync = longest_sync_period(table.groups, gids)
+        # The devices that still have a connection to lose (the lost ones have none), as
+        # the Certificates page and the Immediately confirmation count them.
+        count = table.counts.devices - table.counts.lost
         return TermContext(
             at=when,
             old_address=main_row.address if main_row is not None else default_address(),

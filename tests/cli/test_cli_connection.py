@@ -213,3 +213,15 @@ def test_kscert_demo_creates_the_training_store_once(
     assert snapshot_of(run.home) == before
     rc, out, err = run("demo")
     assert rc == 1 and out == ""
+
+
+def test_immediately_warns_of_the_devices_that_still_have_a_connection(demo: Run) -> None:
+    """The warning counts the devices that would lose the connection (not the lost ones),
+    as the Certificates page and the GUI's confirmation do."""
+    rc, st = demo.json("status")
+    fleet = st["fleet"]
+    assert rc == 0 and 0 < fleet["lost"] < fleet["devices"]
+    rc, _out, err = demo("reissue", "--immediately")
+    assert rc == 1 and "--yes" in err
+    assert f"{fleet['devices'] - fleet['lost']} managed mobile devices are connected" in err
+    assert f"{fleet['devices']} managed" not in err

@@ -416,6 +416,27 @@ def test_bad_passphrase_files_are_refused(real: Run, tmp_path: Path,
     assert "a store passphrase" not in err and "another passphrase" not in err
 
 
+def test_a_failed_first_command_leaves_no_store_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reissue refused for its passphrase file made no store, so `demo` still works
+    there; a store that existed before is kept, whatever fails."""
+    home = tmp_path / "new-store"
+    passfile = _private(tmp_path / "open.pass", b"a store passphrase for wrong values\n", 0o644)
+    run = Run(home, passfile, monkeypatch, capsys)
+    err = run.refused(1, "reissue", "--after-days", "30", "--yes")
+    assert "can be read by other users" in err
+    assert not home.exists()
+    os.chmod(passfile, 0o600)
+    rc, out, _err = run("demo")
+    assert rc == 0 and "Created the demo store" in out
+    os.chmod(passfile, 0o644)
+    run.refused(1, "reissue", "--after-days", "30", "--yes")
+    os.chmod(passfile, 0o600)
+    rc, st = run.json("status")
+    assert rc == 0 and st["fleet"]["devices"] == 1250 and st["main"] is not None
+
+
 def test_a_fifo_as_passphrase_file_is_refused_without_waiting(real: Run, tmp_path: Path) -> None:
     fifo = tmp_path / "pass.fifo"
     os.mkfifo(fifo)

@@ -285,5 +285,5 @@ def test_passphrase_file_errors_are_clear(tmp_path: Path, monkeypatch: pytest.Mo
                    "--address", "mdm.example.test", "--immediately"])
     err = capsys.readouterr().err
     assert rc == 1 and "600" in err and "secret words" not in err
-    with AdministrationServer.open(home, MemorySecretStore(), writable=False) as srv:
-        assert srv.store.list_certificates() == []
+    # Nothing was stored: not a certificate, not even the empty store the command began.
+    assert not home.exists()

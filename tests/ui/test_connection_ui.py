@@ -91,6 +91,32 @@ def test_immediately_shows_every_device_lost_in_every_view(
     assert "devices-lost" in codes
 
 
+def test_the_reissue_window_counts_the_devices_that_would_lose_the_connection(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Immediately's inline warning names the devices still connected, not the lost ones
+    (it said all 1 250 while some were lost already)."""
+    monkeypatch.setattr(messages, "confirm", lambda *_a: False)
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    _props, certificates = open_certificates(qtbot, window)
+    fleet = window.status.fleet  # type: ignore[union-attr]
+    assert 0 < fleet.lost < fleet.devices
+    seen: list[str] = []
+
+    def fill(dialog: ReissueDialog) -> None:
+        click(dialog.term.immediately)
+        seen.extend(v.message for v in dialog.issues.verdicts
+                    if v.code == "immediate-with-devices")
+        click(dialog.cancel_button)
+
+    driver = ModalDriver(ReissueDialog, fill)
+    click(certificates.reissue_button)
+    driver.check()
+    (message,) = seen
+    assert message.startswith(f"{text.thousands(fleet.devices - fleet.lost)} managed mobile")
+
+
 def test_cancel_reserve_updates_the_device_list(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

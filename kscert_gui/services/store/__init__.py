@@ -451,6 +451,10 @@ class Store:
         # keeps one thread's transaction from interleaving with another's statements.
         self._mutex = threading.RLock()
         self._savepoints = 0
+        #: Made by this open (no database was there), and its directory too: what
+        #: :meth:`close_discarding_if_blank` may take away again.
+        self.created = False
+        self._created_dir = False
         # The repositories: the only code that runs SQL besides this core.
         live, mutex = self._live_connection, self._mutex
         self.certificates = Certificates(live, mutex)
@@ -493,6 +497,7 @@ class Store:
             raise StoreError(f"There is no store in {home}.")
         if not exists:
             _check_new_home(home)
+        new_dir = not home.exists()
         try:
             ensure_private_dir(home)
         except OSError as err:
@@ -539,7 +544,9 @@ class Store:
             if isinstance(err, sqlite3.Error):
                 raise StoreError(f"The store {home} cannot be opened: {err}") from err
             raise
-        return cls(home, conn, lock)
+        store = cls(home, conn, lock)
+        store.created, store._created_dir = not exists, new_dir
+        return store
 
     @classmethod
     def _open_read_only(cls, home: Path) -> Store:
@@ -587,6 +594,39 @@ class Store:
                         (self._home / OWNER_NAME).unlink()
                     self._lock.release()
                     self._lock = None
+
+    #: The tables that hold what a person made; a store with none of it is blank.
+    _CONTENT_TABLES = ("certificates", "audit", "groups", "devices", "distribution_points",
+                       "watch_endpoints")
+
+    def close_discarding_if_blank(self) -> bool:
+        """Close; a store this open created that is still blank goes away again.
+
+        A first command that fails (a passphrase file readable by others, a keyring that
+        is locked) must not leave an empty store behind: ``kscert demo`` would then refuse
+        the directory as taken. Only a store created by this very open, with nothing in
+        any table a person fills, is removed; anything else is closed as usual.
+        """
+        blank = False
+        with self._mutex:
+            if self.created and self._conn is not None:
+                try:
+                    blank = not any(
+                        self._conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone()
+                        for t in self._CONTENT_TABLES
+                    )
+                except sqlite3.Error:
+                    blank = False
+            self.close()
+        if not blank:
+            return False
+        for name in (f"{DB_NAME}-wal", f"{DB_NAME}-shm", DB_NAME, LOCK_NAME, OWNER_NAME):
+            with contextlib.suppress(OSError):
+                (self._home / name).unlink()
+        if self._created_dir:
+            with contextlib.suppress(OSError):
+                self._home.rmdir()  # only when nothing else is in it
+        return True
 
     def __enter__(self) -> Store:
         return self

@@ -90,29 +90,6 @@ class Groups(Repository):
 class Devices(Repository):
     """``store.devices``: the managed devices."""
 
-    def count_on_platforms(
-        self, platforms: Sequence[str], conn: sqlite3.Connection | None = None
-    ) -> int:
-        """How many devices run one of ``platforms``."""
-        marks = ",".join("?" * len(platforms))
-        with self._mutex:
-            row = self._db(conn).execute(
-                f"SELECT COUNT(*) FROM devices WHERE platform IN ({marks})", tuple(platforms)
-            ).fetchone()
-        return int(row[0])
-
-    def groups_on_platforms(
-        self, platforms: Sequence[str], conn: sqlite3.Connection | None = None
-    ) -> list[int]:
-        """The ids of the groups that hold a device running one of ``platforms``."""
-        marks = ",".join("?" * len(platforms))
-        with self._mutex:
-            rows = self._db(conn).execute(
-                f"SELECT DISTINCT group_id FROM devices WHERE platform IN ({marks})",
-                tuple(platforms),
-            ).fetchall()
-        return [int(r[0]) for r in rows]
-
     def count_by_group(self, conn: sqlite3.Connection | None = None) -> dict[int, int]:
         """How many devices each group holds directly (groups without any are left out)."""
         with self._mutex:
