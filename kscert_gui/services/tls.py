@@ -236,6 +236,10 @@ class ProbeWarning:
     code: str
     message: str
 
+    def to_json(self) -> dict[str, str]:
+        """One of ``kscert check --json``'s ``warnings`` (the shape of ``status --json``'s)."""
+        return {"code": self.code, "message": self.message}
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -268,6 +272,7 @@ class ProbeResult:
             "chain": [c.to_json() for c in self.chain],
             "matches": matches,
             "error": self.error,
+            "warnings": [w.to_json() for w in self.warnings],
         }
 
 

@@ -44,7 +44,7 @@ pytestmark = pytest.mark.integration
 WAIT = 20.0
 #: What a `kscert` process needs to start and to print, on top of ``--timeout``.
 START_SLACK = 6.0
-KEYS = {"host", "port", "protocol", "cipher", "chain", "matches", "error"}
+KEYS = {"host", "port", "protocol", "cipher", "chain", "matches", "error", "warnings"}
 CSI = re.compile(r"[\x1b\x9b]")
 
 
@@ -112,6 +112,11 @@ def check_json(run: Run, port: int, *args: str,
     assert set(data) == KEYS, data
     assert proc.returncode in (0, 1), proc.stderr
     assert (proc.returncode == 0) == (data["error"] is None), (proc.returncode, data)
+    # The document's warnings are the ones said on stderr, as {"code", "message"}.
+    listed = data["warnings"]
+    assert isinstance(listed, list)
+    assert all(set(w) == {"code", "message"} for w in listed), listed
+    assert {w["code"] for w in listed} == warning_codes(proc.stderr), (listed, proc.stderr)
     return proc.returncode, data, proc.stderr, took
 
 
@@ -383,8 +388,9 @@ def test_a_modern_server_has_no_warnings(tmp_path: Path, run: Run) -> None:
     cert, key = plain_pair(tmp_path)
     for options in (["-tls1_3"], ["-tls1_2"]):
         with s_server(tmp_path, cert, key, *options) as port:
-            code, _data, err, _took = check_json(run, port)
+            code, data, err, _took = check_json(run, port)
         assert code == 0 and warning_codes(err) == set(), err
+        assert data["warnings"] == []
 
 
 @pytest.mark.parametrize("version", ["-tls1_2", "-tls1_3"])
@@ -414,10 +420,13 @@ def test_served_certificate_out_of_its_validity_is_a_warning(
         cert, key = plain_pair(tmp_path, not_before=now + timedelta(days=2),
                                not_after=now + timedelta(days=60))
     with s_server(tmp_path, cert, key) as port:
-        code, _data, err, _took = check_json(run, port)
+        code, data, err, _took = check_json(run, port)
         text = kscert(run, "check", f"127.0.0.1:{port}")
     assert code == 0
     assert warning_codes(err) == {when}
+    warned = data["warnings"]
+    assert isinstance(warned, list) and [w["code"] for w in warned] == [when]
+    assert warned[0]["message"].startswith("the served certificate"), warned
     assert f"Warning [{when}]: the served certificate" in text.stdout
 
 
@@ -509,7 +518,7 @@ def test_hostile_servers_get_an_answer_within_the_timeout(
         code, data, err, took = check_json(run, port, timeout=2.0)
     assert code == 1
     assert isinstance(data["error"], str) and data["error"], data
-    assert (data["chain"], data["matches"]) == ([], None)
+    assert (data["chain"], data["matches"], data["warnings"]) == ([], None, [])
     assert took < 2.0 + START_SLACK, took
     assert data["error"] in err
 

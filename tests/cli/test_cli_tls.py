@@ -357,7 +357,9 @@ def test_check_reports_the_chain_openssl_serves(tmp_path: Path, passfile: Path) 
         text = kscert(tmp_path / "no-store", passfile, "check", f"127.0.0.1:{port}").stdout
     assert expected == [sha256_der(c) for c in built]
     assert code == 0, err
-    assert set(data) == {"host", "port", "protocol", "cipher", "chain", "matches", "error"}
+    assert set(data) == {"host", "port", "protocol", "cipher", "chain", "matches", "error",
+                         "warnings"}
+    assert data["warnings"] == []
     assert (data["host"], data["port"], data["error"], data["matches"]) == (
         "127.0.0.1", port, None, None)
     assert data["protocol"] == "TLSv1.3" and data["cipher"]
@@ -447,8 +449,8 @@ def test_check_failure_reasons(tmp_path: Path, passfile: Path,
     assert time.monotonic() - start < WAIT
     assert code == 1
     assert isinstance(data["error"], str) and data["error"].startswith(prefix), data
-    assert (data["protocol"], data["cipher"], data["chain"], data["matches"]) == (
-        None, None, [], None)
+    assert (data["protocol"], data["cipher"], data["chain"], data["matches"],
+            data["warnings"]) == (None, None, [], None, [])
     assert data["error"] in err
 
 

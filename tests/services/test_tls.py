@@ -447,7 +447,7 @@ def test_probe_closed_port() -> None:
     assert result.error == f"connection refused: nothing listens on 127.0.0.1:{port}"
     assert result.to_json(None) == {
         "host": "127.0.0.1", "port": port, "protocol": None, "cipher": None, "chain": [],
-        "matches": None, "error": result.error,
+        "matches": None, "error": result.error, "warnings": [],
     }
 
 
