@@ -551,6 +551,7 @@ class AdministrationServer:
             issues=context.issues(request.term_days),
             switch_at=switch_at,
             needs_confirmation=context.confirmations(request.term_days),
+            notes=material.notes,
         )
 
     def import_certificate(

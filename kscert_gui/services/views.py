@@ -245,6 +245,9 @@ class ImportCheck:
     issues: tuple[TermIssue, ...]
     switch_at: datetime | None
     needs_confirmation: tuple[str, ...]
+    #: What the reading of the files says that is no finding (``Material.notes``: a
+    #: password given for a container that has none).
+    notes: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -103,6 +103,7 @@ EDIT_CERT_FILE = "editPublicKeyFile"
 BUTTON_CERT_BROWSE = "buttonPublicKeyBrowse"
 FINDINGS_TABLE = "findingsTable"
 LABEL_CHECK_STATUS = "labelCheckStatus"
+CHECK_NOTES = "checkNotes"
 CHECK_ACKNOWLEDGE = "checkAcknowledgeWarnings"
 
 # --- Certificate viewer -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Certificate window on files made elsewhere (issue 13): a certificate with a
 duplicate extension is shown as an unreadable file that names the extension, OK stays
-disabled, and no "unexpected error" appears."""
+disabled, and no "unexpected error" appears; a password typed for a PKCS #12 container
+that has none is said as a note under the summary, not as an error."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import derkit
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from menukit import FileDialogDriver
 from pytestqt.qtbot import QtBot
 from uikit import (
     ModalDriver,
@@ -18,8 +20,10 @@ from uikit import (
     make_env,
     open_certificates,
     open_window,
+    type_text,
     wait_idle,
     write_key_and_cert,
+    write_pkcs12,
 )
 
 from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
@@ -63,3 +67,40 @@ def test_certificate_window_names_the_duplicate_extension(
     assert "basicConstraints extension appears twice" in messages[0]
     assert seen["ok"] is False
     assert "unexpected" not in str(seen["status"]).lower()
+
+
+def test_a_password_not_needed_is_a_note_in_the_summary(qtbot: QtBot, tmp_path: Path) -> None:
+    window = open_window(qtbot, make_env(tmp_path, main_age_days=350))
+    _props, page = open_certificates(qtbot, window)
+    p12 = write_pkcs12(tmp_path / "unprotected.p12", make_certificate(), None)
+    seen: dict[str, object] = {}
+
+    def fill(dialog: OtherCertificateDialog) -> None:
+        chooser = FileDialogDriver(p12)
+        click(dialog.p12_file.browse)
+        chooser.check()
+        type_text(dialog.p12_password, "not needed")
+        qtbot.waitUntil(dialog.is_idle, timeout=60_000)
+        seen["notes"] = [(v.severity, v.line()) for v in dialog.notes.verdicts]
+        seen["visible"] = dialog.notes.isVisible()
+        seen["codes"] = dialog.findings.codes()
+        seen["status"] = dialog.status_label.text()
+        seen["ok"] = dialog.ok_button.isEnabled()
+        click(dialog.cancel_button)
+
+    click(page.radio_other)
+    driver = ModalDriver(OtherCertificateDialog, fill)
+    click(page.browse_button)
+    driver.check()
+    wait_idle(qtbot)
+    assert seen["notes"] == [(
+        "notice",
+        "Note: The PKCS #12 container is not protected by a password: the password given "
+        "was not needed.",
+    )]
+    assert seen["visible"] is True
+    # A note, not an error: the container opens and the certificate can be used (the
+    # one verdict is the other address it names).
+    assert seen["codes"] == ["address-change"]
+    assert str(seen["status"]).endswith("meets the requirements."), seen["status"]
+    assert seen["ok"] is True

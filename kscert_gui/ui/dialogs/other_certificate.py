@@ -3,7 +3,9 @@
 Whenever the inputs change, the requirements check runs in the background (after
 a short pause, so typing a password does not start a check per key) and its
 findings are listed with severity, code, message and fix. Errors block OK;
-warnings must be acknowledged with the check box before OK is enabled.
+warnings must be acknowledged with the check box before OK is enabled. What the
+reading of the files notes besides (a password typed for a container that has none)
+is a note under the summary.
 
 The passwords typed here go into the request object only; they are never
 logged, stored in settings or put in a message.
@@ -32,7 +34,7 @@ from kscert_gui.services.views import ImportCheck, ImportRequest
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console, as_console
 from kscert_gui.ui.widgets.file_field import FileField
-from kscert_gui.ui.widgets.issues import FindingsTable, Verdict
+from kscert_gui.ui.widgets.issues import FindingsTable, Verdict, VerdictLabels
 from kscert_gui.ui.widgets.request_dialog import RequestDialog
 from kscert_gui.ui.widgets.term import ActivationTermGroup
 
@@ -144,6 +146,11 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         self.status_label.setObjectName(ids.LABEL_CHECK_STATUS)
         self.status_label.setAccessibleName("Requirements check status")
         self.status_label.setWordWrap(True)
+        # What reading the files says that is no finding (a password that was not
+        # needed): notes under the summary, never an error, not in the findings.
+        self.notes = VerdictLabels(ids.CHECK_NOTES)
+        self.notes.setAccessibleName("Notes")
+        self.notes.hide()
         self.findings = FindingsTable(ids.FINDINGS_TABLE)
         self.findings.setMinimumHeight(140)
         self.acknowledge = QCheckBox(
@@ -160,6 +167,7 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         layout.addWidget(self.pages)
         layout.addWidget(self.term)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.notes)
         layout.addWidget(self.findings, 1)
         layout.addWidget(self.acknowledge)
         layout.addWidget(self.buttons)
@@ -292,6 +300,7 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         self.acknowledge.hide()
         self.ok_button.setEnabled(False)
         self.status_label.setStyleSheet("")
+        self.notes.set_verdicts([])
         try:
             self.request()
         except KscertError as err:
@@ -348,6 +357,8 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
                     f"{new_address}: once it is the main certificate, devices are told to "
                     f"connect to {new_address}. Make sure that name reaches this server."))
             self.findings.set_verdicts(verdicts)
+            self.notes.set_verdicts(
+                [Verdict("notice", "note", text.localize(n)) for n in check.notes])
             self.status_label.setText(self._summary(check))
             self.status_label.setStyleSheet(
                 f"color: {text.ALERT_COLOR}" if check.blocked else ""
