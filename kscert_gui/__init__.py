@@ -15,12 +15,22 @@ _early_deferred = False
 
 
 def _is_the_kscert_program() -> bool:
-    """``kscert ...`` or ``python -m kscert_gui.cli ...`` (not the GUI, not an import)."""
-    argv = list(getattr(_sys, "orig_argv", _sys.argv))
-    if "-m" in argv:
-        at = argv.index("-m")
-        return argv[at + 1 : at + 2] == ["kscert_gui.cli"]
-    script = argv[1].replace("\\", "/").rsplit("/", 1)[-1] if len(argv) > 1 else ""
+    """``kscert ...`` or ``python -m kscert_gui.cli ...`` (not the GUI, not an import).
+
+    The script is ``sys.argv[0]``, not the interpreter's second word: a shebang may carry
+    options (Fedora's ``#!/usr/bin/python3 -sP``), and a word ``-m`` among the command's
+    own arguments says nothing. While ``-m`` imports the package, ``sys.argv[0]`` is
+    ``"-m"`` and the module's name is in the interpreter's own words.
+    """
+    if _sys.argv[:1] == ["-m"]:
+        argv = _sys.orig_argv
+        for at, word in enumerate(argv[1:], 1):
+            if word == "-m":
+                return argv[at + 1 : at + 2] == ["kscert_gui.cli"]
+            if word.startswith("-m"):
+                return word == "-mkscert_gui.cli"
+        return False
+    script = _sys.argv[0].replace("\\", "/").rsplit("/", 1)[-1] if _sys.argv else ""
     return script in ("kscert", "kscert.exe", "kscert-script.py")
 
 

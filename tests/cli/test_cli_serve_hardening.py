@@ -6,7 +6,9 @@
   runs) it backs off instead of spinning (CPU time read from /proc/PID/stat) and serves
   again by itself;
 - 1 010 idle connections do not lock a new client out (the one idle longest gives way);
-- SIGINT/SIGTERM at any moment of the start: no traceback, and "Stopped.";
+- SIGINT/SIGTERM at any moment of the start: no traceback, and "Stopped." (started as
+  ``python -m kscert_gui.cli``, as the console script, and as the script run by an
+  interpreter with options, as some shebangs are);
 - ``--bind ::1`` says ``[::1]:PORT``.
 
 Every server listens on loopback, every wait is bounded, every process is killed in a
@@ -81,10 +83,12 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) 
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def serve_cmd(store: tuple[Path, Path], port: int, *extra: str) -> list[str]:
+def serve_cmd(store: tuple[Path, Path], port: int, *extra: str,
+              launcher: list[str] | None = None) -> list[str]:
+    """``kscert serve`` as ``python -m kscert_gui.cli``, or through ``launcher``."""
     home, passfile = store
-    return [sys.executable, "-m", "kscert_gui.cli", "--home", str(home), "--passphrase-file",
-            str(passfile), "serve", "--server-port", str(port), *extra]
+    return [*(launcher or [sys.executable, "-m", "kscert_gui.cli"]), "--home", str(home),
+            "--passphrase-file", str(passfile), "serve", "--server-port", str(port), *extra]
 
 
 @contextlib.contextmanager
@@ -288,10 +292,10 @@ OUR_FRAME = re.compile(r'File "' + re.escape(str(REPO / "kscert_gui")) + r"[/\\]
 
 
 def _signal_after(store: tuple[Path, Path], sig: signal.Signals, delay: float,
-                  port: int) -> tuple[int | None, str, str]:
+                  port: int, launcher: list[str] | None = None) -> tuple[int | None, str, str]:
     """``kscert serve`` sent ``sig`` ``delay`` s after its start: (exit code or None when it
     hung and was killed, stdout, stderr)."""
-    proc = subprocess.Popen(serve_cmd(store, port), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(serve_cmd(store, port, launcher=launcher), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -305,25 +309,50 @@ def _signal_after(store: tuple[Path, Path], sig: signal.Signals, delay: float,
     return proc.returncode, out, err
 
 
-def test_ctrl_c_early_never_prints_a_traceback(store: tuple[Path, Path]) -> None:
+def _launcher(how: str) -> list[str]:
+    """How `kscert` is started: ``python -m``, the console script pip wrote (what a person
+    types), or that script run by an interpreter with options (as a shebang such as
+    Fedora's ``#!/usr/bin/python3 -sP`` does)."""
+    if how == "python-m":
+        return [sys.executable, "-m", "kscert_gui.cli"]
+    script = Path(sys.executable).with_name("kscert")
+    if not script.is_file():
+        unavailable(f"the kscert console script is not installed ({script}; pip install -e .)")
+    return [str(script)] if how == "console-script" else [sys.executable, "-sP", str(script)]
+
+
+@pytest.mark.parametrize(("how", "steps", "step"), [
+    ("python-m", 12, 0.02),
+    ("console-script", 13, 0.025),
+    ("shebang-options", 13, 0.025),
+])
+def test_ctrl_c_early_never_prints_a_traceback(store: tuple[Path, Path], how: str, steps: int,
+                                               step: float) -> None:
+    launcher = _launcher(how)
     port = free_port()
-    for n in range(12):
-        delay = n * 0.02
-        code, out, err = _signal_after(store, signal.SIGINT, delay, port)
+    stopped = 0
+    for n in range(steps):
+        delay = n * step
+        code, out, err = _signal_after(store, signal.SIGINT, delay, port, launcher)
         assert not OUR_FRAME.search(err), (delay, err)
         if OUR_FRAME.search(err) is None and "Traceback" in err:
             continue  # the interpreter was still starting: no code of ours had run
         assert code is not None, (delay, err)
         # Killed before Python could catch it, interrupted, or stopped cleanly.
         assert code in (0, 130, -signal.SIGINT), (delay, code, err)
+        assert err in ("", "kscert: interrupted\n"), (delay, code, err)
         if code == 0:
             assert out.endswith("Stopped.\n"), (delay, out)
+            stopped += 1
+    assert stopped, "no run got as far as the code of kscert"
 
 
-def test_sigterm_early_still_ends_with_stopped(store: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("how", ["python-m", "console-script", "shebang-options"])
+def test_sigterm_early_still_ends_with_stopped(store: tuple[Path, Path], how: str) -> None:
+    launcher = _launcher(how)
     port = free_port()
     for delay in (0.2, 0.3, 0.45, 0.6):
-        code, out, err = _signal_after(store, signal.SIGTERM, delay, port)
+        code, out, err = _signal_after(store, signal.SIGTERM, delay, port, launcher)
         assert "Traceback" not in err
         assert (code, out.splitlines()[-1:]) == (0, ["Stopped."]), (delay, code, out, err)
 
