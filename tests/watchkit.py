@@ -1,46 +1,27 @@
-"""Real parts for the watch and metrics tests (DESIGN §13): TLS servers on 127.0.0.1.
+"""Real parts for the watch and metrics tests (DESIGN §13), on top of :mod:`tlskit`.
 
-``openssl s_server`` with a certificate built now (expiring in 10 days, expired...),
-``kscert serve`` on a store, hostile TCP servers (garbage, silence, a handshake that
-never ends) and the ``kscert`` command in a subprocess. Every server listens on
-127.0.0.1 on a port the OS just handed out; every wait is bounded; everything started is
-stopped in a ``finally``.
+Certificates built now for ``openssl s_server`` (expiring in 10 days, expired...),
+``kscert serve`` on a store, behaviours for hostile TCP servers (garbage, silence, a
+handshake that never ends) and the ``kscert`` command in a subprocess. Every server
+listens on 127.0.0.1 on a port the OS just handed out; every wait is bounded; everything
+started is stopped in a ``finally``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from certkit import compliant_certificate
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-
-WAIT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
+from tlskit import WAIT, free_port, serve_cmd, serving, write_pair
 
 
 def write_passfile(path: Path, passphrase: bytes = b"a store passphrase for watch tests") -> Path:
@@ -69,15 +50,7 @@ def cert_files(folder: Path, name: str, *, cn: str = "127.0.0.1", not_before: da
     """A self-signed certificate (EC P-256: quick handshakes) and its key as PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
     cert = compliant_certificate(key, cn, not_before, days)  # type: ignore[arg-type]
-    cert_path = folder / f"{name}.pem"
-    key_path = folder / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    fd = os.open(key_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.write(fd, key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    os.close(fd)
-    return cert_path, key_path
+    return write_pair(folder, name, key, [cert])
 
 
 def expiring_in(folder: Path, name: str, days: int) -> tuple[Path, Path]:
@@ -86,107 +59,12 @@ def expiring_in(folder: Path, name: str, days: int) -> tuple[Path, Path]:
     return cert_files(folder, name, not_before=now - timedelta(days=20), days=20 + days)
 
 
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[
-    subprocess.Popen[bytes]
-]:
-    """``cmd`` in its own process group, output to ``log``; killed (the group) at the end."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=WAIT)
-
-
-@contextlib.contextmanager
-def s_server(tmp: Path, cert: Path, key: Path) -> Iterator[int]:
-    """``openssl s_server`` serving ``cert`` on 127.0.0.1; yields its port."""
-    port = free_port()
-    log = tmp / f"s_server-{port}.log"
-    cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert),
-           "-key", str(key), "-quiet", "-naccept", "1000"]
-    with process(cmd, log) as proc:
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"openssl s_server exited: {log.read_text()}")
-            return _listening(port)
-
-        wait_until(up, f"openssl s_server on {port}")
-        yield port
-
-
 @contextlib.contextmanager
 def kscert_serve(home: Path, passfile: Path, tmp: Path) -> Iterator[int]:
     """``kscert serve`` on the store in ``home``; yields the server's mobile port."""
     port = free_port()
-    log = tmp / f"serve-{port}.log"
-    cmd = [sys.executable, "-m", "kscert_gui.cli", "--home", str(home), "--passphrase-file",
-           str(passfile), "serve", "--server-port", str(port)]
-    with process(cmd, log) as proc:
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"kscert serve exited: {log.read_text()}")
-            return "Ready;" in log.read_text()
-
-        wait_until(ready, "kscert serve ready")
+    with serving(serve_cmd(home, passfile, port), tmp / f"serve-{port}.log"):
         yield port
-
-
-@contextlib.contextmanager
-def raw_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 whose every connection gets ``behaviour`` (in a thread)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    listener.settimeout(0.1)
-    port = int(listener.getsockname()[1])
-    stop = threading.Event()
-    conns: list[socket.socket] = []
-
-    def handle(conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            behaviour(conn)
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conns.append(conn)
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield port
-    finally:
-        stop.set()
-        thread.join(timeout=WAIT)
-        listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.close()
 
 
 def trickle(stop: threading.Event) -> Callable[[socket.socket], None]:

@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,12 +32,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from tlskit import free_port, raw_server, require_openssl, s_server, write_pair
 
 from kscert_gui.cli.common import dump_json, one_line, printable
 
 pytestmark = pytest.mark.integration
 
-WAIT = 20.0
 #: What a `kscert` process needs to start and to print, on top of ``--timeout``.
 START_SLACK = 6.0
 KEYS = {"host", "port", "protocol", "cipher", "chain", "matches", "error", "warnings"}
@@ -50,8 +46,7 @@ CSI = re.compile(r"[\x1b\x9b]")
 
 @pytest.fixture(autouse=True)
 def _openssl() -> None:
-    if shutil.which("openssl") is None:
-        unavailable("the openssl command line is not installed")
+    require_openssl()
 
 
 @pytest.fixture
@@ -67,12 +62,6 @@ def run(tmp_path: Path, passfile: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -120,51 +109,6 @@ def check_json(run: Run, port: int, *args: str,
     return proc.returncode, data, proc.stderr, took
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited early ({proc.returncode}): "
-                                 f"{log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError):
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
-
-
-@contextlib.contextmanager
-def s_server(tmp: Path, cert: Path, key: Path, *options: str) -> Iterator[int]:
-    """``openssl s_server`` on a free loopback port with ``options``."""
-    port = free_port()
-    log = tmp / f"s_server-{port}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert),
-             "-key", str(key), "-quiet", *options],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_listening(port, proc, log)
-        yield port
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=WAIT)
-
-
-def write_pair(tmp: Path, name: str, key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
-               certs: list[x509.Certificate]) -> tuple[Path, Path]:
-    cert_path, key_path = tmp / f"{name}.pem", tmp / f"{name}.key"
-    cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
-    return cert_path, key_path
-
-
 _RSA_KEY: list[rsa.RSAPrivateKey] = []
 
 
@@ -202,50 +146,6 @@ def plain_pair(tmp: Path, cn: str = "hostile.test", *, not_before: datetime | No
 
 def warning_codes(stderr: str) -> set[str]:
     return set(re.findall(r"kscert: warning \[([a-z-]+)\]", stderr))
-
-
-@contextlib.contextmanager
-def tcp_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A loopback TCP server running ``behaviour`` for each client in its own thread."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    done = threading.Event()
-    conns: list[socket.socket] = []
-    threads: list[threading.Thread] = []
-
-    def serve_one(conn: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            behaviour(conn)
-
-    def run() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            conn.settimeout(0.2)
-            conns.append(conn)
-            t = threading.Thread(target=serve_one, args=(conn,), daemon=True)
-            t.start()
-            threads.append(t)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        done.set()
-        thread.join(WAIT)
-        listener.close()
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.close()
-        for t in threads:
-            t.join(WAIT)
 
 
 def _read_hello(conn: socket.socket) -> None:
@@ -514,7 +414,7 @@ def _endless_records(conn: socket.socket) -> None:
 def test_hostile_servers_get_an_answer_within_the_timeout(
     run: Run, behaviour: Callable[[socket.socket], None]
 ) -> None:
-    with tcp_server(behaviour) as port:
+    with raw_server(behaviour, conn_timeout=0.2) as port:
         code, data, err, took = check_json(run, port, timeout=2.0)
     assert code == 1
     assert isinstance(data["error"], str) and data["error"], data

@@ -29,24 +29,31 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from clikit import write_passfile
 from conftest import unavailable
+from tlskit import (
+    WAIT,
+    free_port,
+    handshake,
+    require_openssl,
+    serve_cmd,
+    serving,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
-WAIT = 20.0
 REPO = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @pytest.fixture(autouse=True)
 def _openssl() -> None:
-    if shutil.which("openssl") is None:
-        unavailable("the openssl command line is not installed")
+    require_openssl()
 
 
 @pytest.fixture(scope="module")
@@ -67,59 +74,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout} s")
-
-
-def serve_cmd(store: tuple[Path, Path], port: int, *extra: str,
-              launcher: list[str] | None = None) -> list[str]:
-    """``kscert serve`` as ``python -m kscert_gui.cli``, or through ``launcher``."""
-    home, passfile = store
-    return [*(launcher or [sys.executable, "-m", "kscert_gui.cli"]), "--home", str(home),
-            "--passphrase-file", str(passfile), "serve", "--server-port", str(port), *extra]
-
-
-@contextlib.contextmanager
-def serving(cmd: list[str], log: Path, *, nofile: int | None = None,
-            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """``kscert serve`` running until "Ready;", at ``ulimit -n nofile`` if given."""
-
-    def limit() -> None:
-        if nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=limit, env=env)
-    try:
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"kscert serve exited ({proc.returncode}): "
-                                     f"{log.read_text()}")
-            return "Ready;" in log.read_text()
-
-        wait_until(ready, "kscert serve ready")
-        yield proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=WAIT)
-
-
 def cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid`` (all its threads), from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -128,16 +82,6 @@ def cpu_seconds(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def handshake(port: int, host: str = "127.0.0.1", timeout: float = 5.0) -> str:
-    """A full TLS handshake with the endpoint: the protocol it agreed."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((host, port), timeout) as raw, \
-            ctx.wrap_socket(raw) as tls:
-        return str(tls.version())
 
 
 def handshake_works(port: int) -> bool:
@@ -187,7 +131,7 @@ def test_testssl_finds_only_modern_tls(store: tuple[Path, Path], tmp_path: Path)
         unavailable("testssl.sh is not installed (Debian package testssl.sh)")
     port = free_port()
     report = tmp_path / "testssl.json"
-    with serving(serve_cmd(store, port), tmp_path / "serve.log"):
+    with serving(serve_cmd(*store, port), tmp_path / "serve.log"):
         proc = subprocess.run(
             [testssl, "--quiet", "--color", "0", "--warnings", "off", "--nodns", "none",
              "--connect-timeout", "10", "--openssl-timeout", "10", "--jsonfile",
@@ -230,7 +174,7 @@ def test_low_ulimit_no_busy_loop_and_serves_again(store: tuple[Path, Path],
                                                   tmp_path: Path) -> None:
     port = free_port()
     limit = 64
-    with serving(serve_cmd(store, port), tmp_path / "serve.log", nofile=limit) as proc:
+    with serving(serve_cmd(*store, port), tmp_path / "serve.log", nofile=limit) as proc:
         with idle_clients(port, 3 * limit):
             time.sleep(1.0)  # the connections are accepted, or wait in the backlog
             before = cpu_seconds(proc.pid)
@@ -250,7 +194,7 @@ def test_limit_lowered_while_serving_backs_off_then_recovers(store: tuple[Path, 
         unavailable("prlimit (util-linux) is not installed")
     port = free_port()
     log = tmp_path / "serve.log"
-    with serving(serve_cmd(store, port), log) as proc:
+    with serving(serve_cmd(*store, port), log) as proc:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         # Not one descriptor left for a new connection.
         tight = open_fds(proc.pid)
@@ -273,7 +217,7 @@ def test_a_thousand_idle_connections_do_not_lock_new_clients_out(
     store: tuple[Path, Path], tmp_path: Path, many_files: None
 ) -> None:
     port = free_port()
-    with serving(serve_cmd(store, port), tmp_path / "serve.log", nofile=4096) as proc:
+    with serving(serve_cmd(*store, port), tmp_path / "serve.log", nofile=4096) as proc:
         with idle_clients(port, 1010):
             time.sleep(1.5)
             for _ in range(3):
@@ -295,7 +239,7 @@ def _signal_after(store: tuple[Path, Path], sig: signal.Signals, delay: float,
                   port: int, launcher: list[str] | None = None) -> tuple[int | None, str, str]:
     """``kscert serve`` sent ``sig`` ``delay`` s after its start: (exit code or None when it
     hung and was killed, stdout, stderr)."""
-    proc = subprocess.Popen(serve_cmd(store, port, launcher=launcher), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(serve_cmd(*store, port, launcher=launcher), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
@@ -367,6 +311,6 @@ def test_bind_ipv6_loopback_is_written_in_brackets(store: tuple[Path, Path],
     except OSError:
         unavailable("this machine has no IPv6 loopback")
     log = tmp_path / "serve.log"
-    with serving(serve_cmd(store, port, "--bind", "::1"), log):
+    with serving(serve_cmd(*store, port, "--bind", "::1"), log):
         assert handshake(port, host="::1") in ("TLSv1.3", "TLSv1.2")
     assert f"on [::1]:{port} (certificate SHA-256" in log.read_text()

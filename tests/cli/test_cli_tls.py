@@ -1,7 +1,7 @@
 """`kscert serve` and `kscert check` end to end, against the real `openssl` (DESIGN §9).
 
 Every server listens on 127.0.0.1, on a port the OS just handed out; every wait is
-bounded; every subprocess is killed in a ``finally``. The store's clock in the
+bounded; every subprocess is stopped in a ``finally``. The store's clock in the
 serve tests is a training store's simulation clock (meta ``sim_now``), which the
 test moves while ``kscert serve`` runs, to pass the switch time.
 """
@@ -11,28 +11,35 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
-import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from clikit import write_passfile
-from conftest import unavailable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from tlskit import (
+    WAIT,
+    client_context,
+    free_port,
+    raw_server,
+    require_openssl,
+    s_server,
+    serve_cmd,
+    serving,
+    wait_until,
+    write_pair,
+)
 
 from kscert_gui.model.clock import FixedClock, iso, parse_instant
 from kscert_gui.services import demo
@@ -41,7 +48,6 @@ from kscert_gui.services.store import Store
 
 pytestmark = pytest.mark.integration
 
-WAIT = 20.0
 P12_PASSWORD = "export password for tests"
 PEM_RE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 SIM_START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -49,8 +55,7 @@ SIM_START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _openssl() -> None:
-    if shutil.which("openssl") is None:
-        unavailable("the openssl command line is not installed")
+    require_openssl()
 
 
 @pytest.fixture
@@ -59,21 +64,6 @@ def passfile(tmp_path: Path) -> Path:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def kscert(home: Path, passfile: Path, *args: str, stdin: str = "",
@@ -117,48 +107,6 @@ def s_client_leaf(port: int) -> str | None:
     return chain[0] if chain else None
 
 
-def wait_listening(port: int, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
-    def up() -> bool:
-        if proc.poll() is not None:
-            text = log.read_text() if log else ""
-            raise AssertionError(f"the server exited early ({proc.returncode}): {text}")
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-        except OSError:
-            return False
-        return True
-
-    wait_until(up, f"something listening on 127.0.0.1:{port}")
-
-
-@contextlib.contextmanager
-def process(cmd: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=WAIT)
-
-
-def serve_cmd(home: Path, passfile: Path, port: int) -> list[str]:
-    return [sys.executable, "-m", "kscert_gui.cli", "--home", str(home), "--passphrase-file",
-            str(passfile), "serve", "--server-port", str(port)]
-
-
-def wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"kscert serve exited ({proc.returncode}): {log.read_text()}")
-        return "Ready;" in log.read_text()
-
-    wait_until(ready, "kscert serve ready")
-
-
 def stop(proc: subprocess.Popen[bytes], sig: signal.Signals) -> int:
     proc.send_signal(sig)
     return proc.wait(timeout=WAIT)
@@ -177,19 +125,6 @@ def set_sim_now(home: Path, at: datetime) -> None:
         store.set_meta(conn, "sim_now", iso(at))
 
 
-def write_key_pair(folder: Path, name: str, key: rsa.RSAPrivateKey,
-                   certs: list[x509.Certificate]) -> tuple[Path, Path]:
-    cert_path = folder / f"{name}.pem"
-    key_path = folder / f"{name}.key"
-    cert_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs))
-    fd = os.open(key_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.write(fd, key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    os.close(fd)
-    return cert_path, key_path
-
-
 def exported_pair(home: Path, passfile: Path, tmp: Path, which: str) -> tuple[Path, Path]:
     p12 = tmp / f"{which.strip('-')}.p12"
     kscert(home, passfile, "export", which, "--with-key", "--format", "p12", "--out", str(p12),
@@ -197,20 +132,7 @@ def exported_pair(home: Path, passfile: Path, tmp: Path, which: str) -> tuple[Pa
     key, cert, _chain = pkcs12.load_key_and_certificates(p12.read_bytes(),
                                                          P12_PASSWORD.encode())
     assert isinstance(key, rsa.RSAPrivateKey) and cert is not None
-    return write_key_pair(tmp, which.strip("-"), key, [cert])
-
-
-@contextlib.contextmanager
-def s_server(tmp: Path, cert: Path, key: Path, chain: Path | None = None) -> Iterator[int]:
-    port = free_port()
-    cmd = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(cert),
-           "-key", str(key), "-quiet"]
-    if chain is not None:
-        cmd += ["-cert_chain", str(chain)]
-    log = tmp / f"s_server-{port}.log"
-    with process(cmd, log) as proc:
-        wait_listening(port, proc, log)
-        yield port
+    return write_pair(tmp, which.strip("-"), key, [cert])
 
 
 def check(home: Path, passfile: Path, *args: str) -> tuple[int, dict[str, object], str]:
@@ -246,7 +168,7 @@ def make_chain(tmp: Path) -> tuple[Path, Path, Path, list[x509.Certificate]]:
     root_key, root = build("Test Root CA", None, None, True)
     mid_key, mid = build("Test Intermediate CA", root.subject, root_key, True)
     leaf_key, leaf = build("mdm.chain.test", mid.subject, mid_key, False)
-    cert_path, key_path = write_key_pair(tmp, "leaf", leaf_key, [leaf])
+    cert_path, key_path = write_pair(tmp, "leaf", leaf_key, [leaf])
     chain_path = tmp / "chain.pem"
     chain_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM)
                                     for c in (mid, root)))
@@ -274,17 +196,14 @@ def test_serve_switches_at_the_switch_time_and_gateway_waits_for_reconnect(
     assert new_main == reserve["sha256"] != old_main
 
     log = tmp_path / "serve.log"
-    with process(serve_cmd(home, passfile, server_port), log) as proc:
-        wait_ready(proc, log)
+    with serving(serve_cmd(home, passfile, server_port), log) as proc:
         assert s_client_leaf(server_port) == old_main
         assert s_client_leaf(gw_port) == old_main
         code, data, _err = check(home, passfile, f"127.0.0.1:{server_port}")
         assert (code, data["matches"], data["error"]) == (0, "main", None)
 
         # A TLS session opened before the switch must survive it.
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        ctx = client_context()
         with ctx.wrap_socket(socket.create_connection(("127.0.0.1", server_port), WAIT)) as early:
             early.settimeout(0.5)
             set_sim_now(home, switch_at - timedelta(seconds=1))
@@ -318,8 +237,7 @@ def test_serve_real_store_and_sigint(tmp_path: Path, passfile: Path) -> None:
     kscert(home, passfile, "reissue", "--address", "localhost", "--immediately", "--yes")
     port = free_port()
     log = tmp_path / "serve.log"
-    with process(serve_cmd(home, passfile, port), log) as proc:
-        wait_ready(proc, log)
+    with serving(serve_cmd(home, passfile, port), log) as proc:
         assert s_client_chain(port) == [exported_sha(home, passfile, tmp_path)]
         # The store stays writable for other commands while it is served.
         kscert(home, passfile, "reissue", "--after-days", "30", "--yes")
@@ -350,7 +268,7 @@ def test_serve_refusals(tmp_path: Path, passfile: Path) -> None:
 
 def test_check_reports_the_chain_openssl_serves(tmp_path: Path, passfile: Path) -> None:
     cert, key, chain, built = make_chain(tmp_path)
-    with s_server(tmp_path, cert, key, chain) as port:
+    with s_server(tmp_path, cert, key, "-cert_chain", str(chain)) as port:
         expected = s_client_chain(port)
         code, data, err = check(tmp_path / "no-store", passfile, f"127.0.0.1:{port}",
                                 "--servername", "mdm.chain.test")
@@ -394,38 +312,6 @@ def test_check_matches_main_reserve_or_neither(tmp_path: Path, passfile: Path) -
     assert "MISMATCH" in text
 
 
-@contextlib.contextmanager
-def tcp_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    done = threading.Event()
-    kept: list[socket.socket] = []
-
-    def run() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            kept.append(conn)
-            behaviour(conn)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        done.set()
-        thread.join(WAIT)
-        listener.close()
-        for conn in kept:
-            conn.close()
-
-
 def _say_garbage(conn: socket.socket) -> None:
     with contextlib.suppress(OSError):
         conn.sendall(b"220 mail.example.test ESMTP ready\r\n" * 8)
@@ -442,7 +328,7 @@ def _say_garbage(conn: socket.socket) -> None:
 )
 def test_check_failure_reasons(tmp_path: Path, passfile: Path,
                                behaviour: Callable[[socket.socket], None], prefix: str) -> None:
-    with tcp_server(behaviour) as port:
+    with raw_server(behaviour) as port:
         start = time.monotonic()
         code, data, err = check(tmp_path / "no-store", passfile, f"127.0.0.1:{port}",
                                 "--timeout", "1")

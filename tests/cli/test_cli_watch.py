@@ -20,17 +20,8 @@ from pathlib import Path
 import pytest
 from clikit import Run
 from conftest import unavailable
-from watchkit import (
-    WAIT,
-    expiring_in,
-    free_port,
-    kscert,
-    kscert_serve,
-    process,
-    s_server,
-    wait_until,
-    write_passfile,
-)
+from tlskit import WAIT, free_port, process, s_server, wait_until
+from watchkit import expiring_in, kscert, kscert_serve, write_passfile
 
 from kscert_gui.services.store import DB_NAME
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from conftest import unavailable
-from watchkit import free_port, kscert, process, wait_until, write_passfile
+from tlskit import free_port, process, wait_until
+from watchkit import kscert, write_passfile
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import stat
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from tlskit import add_gateway, client_context, free_port, raw_server, tls_server, wait_until
 
 from kscert_gui.model import crypto
 from kscert_gui.model.clock import FixedClock
@@ -39,21 +40,6 @@ WAIT = 10.0
 # --- helpers ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
 @dataclass
 class Env:
     home: Path
@@ -62,21 +48,7 @@ class Env:
     server: AdministrationServer
 
     def add_gateway(self, host: str, port: int, held: int | None) -> None:
-        with self.server.store.transaction() as conn:
-            gid = conn.execute(
-                "INSERT INTO groups(name, parent_id, sync_hours) VALUES (?, NULL, NULL)",
-                (f"group-{host}",),
-            ).lastrowid
-            dev = conn.execute(
-                "INSERT INTO devices(name, group_id, platform, last_sync) VALUES (?, ?, "
-                "'Linux', NULL)",
-                (host, gid),
-            ).lastrowid
-            conn.execute(
-                "INSERT INTO distribution_points(device_id, scope_group_id, gateway, "
-                "agent_port, mobile_port, held_cert_id) VALUES (?, ?, 1, 13000, ?, ?)",
-                (dev, gid, port, held),
-            )
+        add_gateway(self.server, host, port, held)
 
     def hold(self, host: str, cert_id: int) -> None:
         """What ``kscert gateways reconnect`` does to the store: the gateway gets ``cert_id``."""
@@ -100,60 +72,14 @@ def env(tmp_path: Path) -> Iterator[Env]:
         server.close()
 
 
-@contextlib.contextmanager
-def serving(env: Env, **kwargs: Any) -> Iterator[tls.TlsServer]:
-    lines: list[str] = []
-    kwargs.setdefault("server_port", free_port())
-    kwargs.setdefault("clock", env.clock)
-    kwargs.setdefault("poll_interval", 0.05)
-    srv = tls.TlsServer(env.server.endpoints, say=lines.append, **kwargs)
-    srv.start()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-        thread.join(timeout=WAIT)
-        assert not thread.is_alive()
+def serving(env: Env, **kwargs: Any) -> contextlib.AbstractContextManager[tls.TlsServer]:
+    """The endpoints of ``env``'s store served in this process, at ``env``'s clock."""
+    return tls_server(env.server.endpoints, env.clock, **kwargs)
 
 
 def served_sha(port: int) -> str | None:
     result = tls.probe("127.0.0.1", port, timeout=5)
     return result.chain[0].sha256 if result.chain else None
-
-
-@contextlib.contextmanager
-def raw_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A plain TCP server on loopback that treats each connection with ``behaviour``."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-    held: list[socket.socket] = []
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            held.append(conn)
-            behaviour(conn)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(timeout=WAIT)
-        listener.close()
-        for conn in held:
-            conn.close()
 
 
 # --- HOST:PORT ----------------------------------------------------------------------------
@@ -351,10 +277,7 @@ def test_serves_main_then_reserve_at_the_switch_second_without_dropping(env: Env
         port = srv.addresses()[tls.SERVER_KEY][1]
         assert served_sha(port) == main.sha256
         # A session opened before the switch...
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        early = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), WAIT))
+        early = client_context().wrap_socket(socket.create_connection(("127.0.0.1", port), WAIT))
         early.settimeout(0.3)
         try:
             env.clock.at = switch - timedelta(seconds=1)

@@ -20,7 +20,8 @@ import pytest
 from certkit import compliant_certificate
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from watchkit import garbage, raw_server, silence, trickle
+from tlskit import raw_server
+from watchkit import garbage, silence, trickle
 
 from kscert_gui.model.certificate import CertificateInfo
 from kscert_gui.model.clock import FixedClock

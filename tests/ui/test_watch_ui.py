@@ -28,8 +28,9 @@ from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
+from tlskit import free_port, raw_server, s_server
 from uikit import ModalDriver, click, make_env, open_window, type_text, wait_idle
-from watchkit import expiring_in, free_port, raw_server, s_server, silence
+from watchkit import expiring_in, silence
 
 from kscert_gui.model.clock import system_clock
 from kscert_gui.services.secrets import MemorySecretStore
