@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.snapshot: Snapshot | None = None
         # The one status reading shared with Properties → Certificates (ui/status_feed.py).
         self.status_feed = StatusFeed(console, self)
-        self.status_feed.sig_status.connect(self._show_status)
+        self.status_feed.show_in(self._show_status)
         self.setObjectName(ids.MAIN_WINDOW)
         self.setWindowIcon(resources.icon("kscert-gui"))
         # The server's name comes with the first snapshot (no store read here).

@@ -12,6 +12,11 @@ reading a :class:`StatusFeed` hands out through ``sig_status``; none reads the s
   the current one ends, since that one may have begun before the change.
 - A change made in a worker reads the snapshot there too, right after the change
   (:meth:`StatusFeed.after`), and hands it to :meth:`StatusFeed.offer`.
+- Views register with :meth:`StatusFeed.show_in` and render a reading one after another,
+  one view per turn of the event loop (``RENDER_BUDGET_S``), each
+  window's repaint between them: a refresh of 100 000 devices with every view open is
+  about 20 ms of work on the GUI thread, which done at once stalls it for more than a
+  frame. ``sig_status`` fires once every view has the reading.
 - Each reading takes a ticket when it *starts*; a reading is applied only if its ticket is
   newer than the last applied one, so an older read that ends late never overwrites a newer
   state. After :meth:`StatusFeed.close` nothing is read or applied.
@@ -25,11 +30,13 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from PySide6.QtCore import QObject, Signal
+import shiboken6
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from kscert_gui.model.errors import KscertError
@@ -39,6 +46,19 @@ from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
 
 T = TypeVar("T")
+
+#: How long views render one after another before the event loop gets a turn (a
+#: frame at 60 Hz is 16.7 ms; the window repaints that follow take the rest). The
+#: Certificates page alone takes ~8 ms at 100 000 devices, so each view gets its turn.
+RENDER_BUDGET_S = 0.0
+
+#: The feeds that are handing a reading to their views now (see :func:`rendering`).
+_rendering: set[StatusFeed] = set()
+
+
+def rendering() -> bool:
+    """True while some feed has views still to render its last reading (tests wait)."""
+    return bool(_rendering)
 
 
 @dataclass(frozen=True)
@@ -54,10 +74,17 @@ class StatusReading:
         return self.snapshot.status if self.snapshot is not None else None
 
 
+class _View(QObject):
+    """One registered view: a signal of its own, so Qt drops the connection when the
+    view's object goes, and the feed can call the views one at a time."""
+
+    sig = Signal(object)
+
+
 class StatusFeed(QObject):
     """Reads the snapshot (once per refresh) and hands it to every view."""
 
-    #: A reading was applied (a :class:`StatusReading`, newer than any before it).
+    #: Every view has the reading (a :class:`StatusReading`, newer than any before it).
     sig_status = Signal(object)
 
     def __init__(self, console: Console, busy_parent: QWidget | None = None) -> None:
@@ -69,11 +96,32 @@ class StatusFeed(QObject):
         self._tickets = itertools.count(1)
         self._ticket_lock = threading.Lock()
         self._applied = 0
+        self._rendered = 0  # the ticket of the last reading every view has
         self._again = False
         self._closed = False
         self.latest: StatusReading | None = None
         #: The background read running now (None when idle).
         self.task: tasks.Task[StatusReading] | None = None
+        self._views: list[_View] = []
+        #: The reading being handed to the views, and the next view to get it.
+        self._pending: StatusReading | None = None
+        self._next_view = 0
+        # A timer, not QTimer.singleShot(0, ...): Qt 6 runs that as a posted event, in the
+        # same pass as the repaints and before any due timer, so nothing else would run.
+        self._step = QTimer(self)
+        self._step.setSingleShot(True)
+        self._step.setInterval(0)
+        self._step.timeout.connect(self._render)
+
+    def show_in(self, slot: Callable[[StatusReading], None]) -> None:
+        """Hand every applied reading to ``slot`` (a view's method), in the order views
+        registered; the view goes from the list when its object is deleted."""
+        view = _View(self)
+        view.sig.connect(slot)
+        owner = getattr(slot, "__self__", None)
+        if isinstance(owner, QObject):
+            owner.destroyed.connect(view.deleteLater)
+        self._views.append(view)
 
     # --- reading (any thread) -------------------------------------------------------------
 
@@ -103,8 +151,8 @@ class StatusFeed(QObject):
 
     @property
     def has_reading(self) -> bool:
-        """A reading (or its error) has been applied at least once."""
-        return self._applied > 0
+        """A reading (or its error) has reached every view at least once."""
+        return self._rendered > 0
 
     def wait_for_first(self, timeout_ms: int = 120_000) -> bool:
         """Run a local event loop until the first reading is applied (test and start-up
@@ -129,8 +177,35 @@ class StatusFeed(QObject):
         self._applied = reading.ticket
         if reading.status is not None:
             self.latest = reading
-        self.sig_status.emit(reading)
+        # A newer reading restarts the round: the views that had the older one get this.
+        self._pending, self._next_view = reading, 0
+        _rendering.add(self)
+        self._render()
         return True
+
+    def _render(self) -> None:
+        """Hand the pending reading to the next views for up to ``RENDER_BUDGET_S``, then
+        let the event loop repaint and run timers before the rest."""
+        reading = self._pending
+        if reading is None or self._closed:
+            self._pending = None
+            _rendering.discard(self)
+            return
+        self._views = [v for v in self._views if shiboken6.isValid(v)]
+        deadline = time.perf_counter() + RENDER_BUDGET_S
+        while self._next_view < len(self._views):
+            view = self._views[self._next_view]
+            self._next_view += 1
+            view.sig.emit(reading)
+            if self._pending is not reading:
+                return  # a view offered a newer reading, whose round runs now
+            if self._next_view < len(self._views) and time.perf_counter() > deadline:
+                self._step.start()
+                return
+        self._pending = None
+        _rendering.discard(self)
+        self._rendered = reading.ticket
+        self.sig_status.emit(reading)
 
     def request(self, *, again: bool = False) -> tasks.Task[StatusReading] | None:
         """Read in the background and apply; None if no read started now.
@@ -157,6 +232,8 @@ class StatusFeed(QObject):
         """Read and apply nothing more (the window closes; its store is about to close)."""
         self._closed = True
         self._again = False
+        self._pending = None
+        _rendering.discard(self)
 
     def _arrived(self, reading: StatusReading) -> None:
         self.task = None

@@ -11,17 +11,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
-from uikit import Env, make_env, open_certificates, open_window, refreshed
+from uikit import Env, make_env, open_certificates, open_window, refreshed, wait_idle
 
 from kscert_gui.services import snapshot as snapshot_module
 from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.snapshot import Snapshot
 from kscert_gui.services.views import ReissueRequest
-from kscert_gui.ui import messages, tasks
+from kscert_gui.ui import messages, status_feed, tasks
 from kscert_gui.ui.console import Console
 from kscert_gui.ui.main_window import MainWindow
+from kscert_gui.ui.status_feed import StatusReading
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
@@ -117,7 +120,9 @@ def test_periodic_refresh_reads_once_in_a_worker_and_updates_both_views(
     # Nothing shown yet, the GUI thread did not wait, and the busy bar says work runs.
     assert NO_RESERVE in window.valid_to_label.text()
     assert not window.busy_bar.isHidden()
-    with qtbot.waitSignal(task.sig_finished, timeout=WAIT_MS, raising=True):
+    # Every view has the reading once sig_status fires (they render one per turn).
+    with qtbot.waitSignals([task.sig_finished, window.status_feed.sig_status],
+                           timeout=WAIT_MS, raising=True):
         pass
     assert task.error is None
     assert len(reads.threads) == 1 and reads.on_gui_thread == 0  # one read for both views
@@ -189,7 +194,8 @@ def test_an_older_reading_is_dropped(
     other.reissue(ReissueRequest(None, 15), confirmed=True)
     # A newer reading is shown first (as a change's worker hands its reading over).
     feed = window.status_feed
-    assert feed.offer(feed.read())
+    with qtbot.waitSignal(feed.sig_status, timeout=WAIT_MS, raising=True):
+        assert feed.offer(feed.read())
     assert PENDING in window.valid_to_label.text()
     shown = window.status
     assert shown is not None and shown.reserve is not None and page.status is shown
@@ -283,3 +289,65 @@ def test_a_device_change_keeps_the_server_node_selected(
     assert task is not None
     with qtbot.waitSignal(task.sig_finished, timeout=WAIT_MS, raising=True):
         pass
+
+
+class Probe(QWidget):
+    """A view that records what it was handed and whether the event loop ran since the
+    view before it."""
+
+    def __init__(self, name: str, log: list[tuple[str, int, bool]]) -> None:
+        super().__init__()
+        self.name, self.log = name, log
+        self.turned = False
+
+    def show_reading(self, reading: StatusReading) -> None:
+        self.log.append((self.name, reading.ticket, self.turned))
+        self.turned = False
+
+
+def test_views_render_one_per_turn_of_the_event_loop_then_sig_status(
+    qtbot: QtBot, env: Env, other: AdministrationServer
+) -> None:
+    """A refresh hands the snapshot to one view per turn of the event loop (a repaint and
+    the timers run between: no frame is lost to all of them at once); a view deleted
+    meanwhile is skipped; a newer reading restarts the round; sig_status comes last."""
+    window = opened(qtbot, env, other)
+    feed = window.status_feed
+    log: list[tuple[str, int, bool]] = []
+    first, gone, second = Probe("first", log), Probe("gone", log), Probe("second", log)
+    for probe in (first, gone, second):
+        feed.show_in(probe.show_reading)
+    gone.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(gone))
+
+    def mark() -> None:
+        second.turned = True
+
+    first_slot = first.show_reading
+
+    def first_then_mark(reading: StatusReading) -> None:
+        first_slot(reading)
+        QTimer.singleShot(0, mark)  # runs only if the event loop turns before `second`
+
+    first.show_reading = first_then_mark  # type: ignore[method-assign]
+    feed.show_in(first.show_reading)  # (registered again, now marking)
+    done: list[int] = []
+    feed.sig_status.connect(lambda r: done.append(r.ticket))
+    reading = feed.read()
+    with qtbot.waitSignal(feed.sig_status, timeout=WAIT_MS, raising=True):
+        assert feed.offer(reading)
+        assert not done and status_feed.rendering()  # not every view has it yet
+    assert done == [reading.ticket] and not status_feed.rendering()
+    names = [name for name, _t, _turned in log]
+    assert "gone" not in names and names.count("second") == 1
+    second_entry = next(e for e in log if e[0] == "second")
+    assert second_entry == ("second", reading.ticket, True)
+
+    # A newer reading offered while a round runs: the views still to render get only it.
+    log.clear()
+    older, newer = feed.read(), feed.read()
+    assert feed.offer(older)
+    assert feed.offer(newer)
+    wait_idle(qtbot)
+    assert {t for name, t, _ in log if name == "second"} == {newer.ticket}
+    assert done[-1] == newer.ticket and older.ticket not in done

@@ -27,7 +27,7 @@ from kscert_gui.app import build_main_window
 from kscert_gui.model.clock import FixedClock, iso
 from kscert_gui.services.secrets import MemorySecretStore
 from kscert_gui.services.server import AdministrationServer, ReissueRequest
-from kscert_gui.ui import tasks
+from kscert_gui.ui import status_feed, tasks
 from kscert_gui.ui.main_window import MainWindow
 from kscert_gui.ui.properties.certificates import CertificatesPage
 from kscert_gui.ui.properties.window import PropertiesWindow
@@ -152,8 +152,10 @@ def open_certificates(
 
 
 def wait_idle(qtbot: QtBot, timeout: int = 120_000) -> None:
-    """Wait until no background task runs (never sleep)."""
-    qtbot.waitUntil(lambda: not tasks.active_tasks(), timeout=timeout)
+    """Wait until no background task runs and every view has the last reading (never
+    sleep)."""
+    qtbot.waitUntil(lambda: not tasks.active_tasks() and not status_feed.rendering(),
+                    timeout=timeout)
 
 
 class ModalDriver:

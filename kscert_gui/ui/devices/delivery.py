@@ -159,7 +159,7 @@ class DeliveryDialog(QDialog):
             lambda n: self._show_count(n)
         )
         self.resize(1000, 640)
-        self.feed.sig_status.connect(self._on_snapshot)
+        self.feed.show_in(self._on_snapshot)
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)
         else:

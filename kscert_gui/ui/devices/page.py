@@ -182,7 +182,7 @@ class DevicesPage(QWidget):
         self.delivery_button.clicked.connect(self.open_delivery)
         self.save_button.clicked.connect(lambda: self.list_tools.save_csv())
         self.sim_button.clicked.connect(self.simulate)
-        self.feed.sig_status.connect(self._on_snapshot)
+        self.feed.show_in(self._on_snapshot)
         self._sync_buttons()
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)

@@ -108,7 +108,7 @@ class AuditLogDialog(QDialog):
 
         if feed is not None:
             # A change anywhere in the console (or a periodic refresh) reads it again.
-            feed.sig_status.connect(self._on_snapshot)
+            feed.show_in(self._on_snapshot)
         self.refresh()
 
     def _on_snapshot(self, _reading: StatusReading) -> None:

@@ -316,7 +316,7 @@ class CertificatesPage(QWidget):
         self.view_reserve_button.clicked.connect(lambda: self.view_certificate("reserve"))
         self.check_button.clicked.connect(self.check_endpoint)
         self.cancel_reserve_button.clicked.connect(self.cancel_reserve)
-        self.feed.sig_status.connect(self._on_status)
+        self.feed.show_in(self._on_status)
         if self.feed.latest is not None:
             self.apply(self.feed.latest)  # the main window's reading: no second read
         else:
@@ -344,7 +344,8 @@ class CertificatesPage(QWidget):
 
     def _on_status(self, reading: StatusReading) -> None:
         # While the Properties window is closed nothing is shown; reopening reads again.
-        if self.window().isVisible():
+        # A change's own reading is on the page already (_done_text shows it at once).
+        if self.window().isVisible() and reading is not self._shown:
             self.apply(reading)
 
     def apply(self, reading: StatusReading) -> None:

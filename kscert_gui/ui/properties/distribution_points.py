@@ -159,7 +159,7 @@ class DistributionPointsPage(QWidget):
         # The host's actions, then Copy (Ctrl+C); right click, Menu key or Shift+F10.
         self.list_tools = ListTools(self.table, title="Distribution points",
                                     entries=self._menu_entries)
-        self.feed.sig_status.connect(self._on_snapshot)
+        self.feed.show_in(self._on_snapshot)
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)
         else:

@@ -49,7 +49,7 @@ class PropertiesWindow(QDialog):
         self.setObjectName(ids.PROPERTIES_WINDOW)
         # Named from the snapshot (the server's name is in the store: no read here).
         self.setWindowTitle("Properties: Administration Server")
-        self.feed.sig_status.connect(self._show_name)
+        self.feed.show_in(self._show_name)
         if self.feed.latest is not None:
             self._show_name(self.feed.latest)
         self.setAccessibleName("Administration Server properties")
