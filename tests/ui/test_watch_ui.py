@@ -158,6 +158,36 @@ def test_check_now_colours_sorts_copies_and_tells(
     assert len(copied) == 2 and "\tsoon\tExpiring\t" in copied[1]
 
 
+def test_the_list_has_its_context_menu_and_counts_in_words(
+    qtbot: QtBot, server: AdministrationServer
+) -> None:
+    """DESIGN §8: every list has a context menu (Shift+F10, the Menu key): the row's Check
+    now and Remove, then Copy; "Checked 1 endpoint", not "1 endpoints"."""
+    from menukit import PopupDriver
+
+    watch = watch_list(server)
+    watch.add(f"127.0.0.1:{free_port()}", name="closed")
+    page = make_page(qtbot, watch)
+    with qtbot.waitSignal(page.sig_updated, timeout=60_000, raising=True):
+        press(qtbot, page.check_button)
+    wait_idle(qtbot)
+    assert page.status.text().startswith("Checked 1 endpoint at "), page.status.text()
+    rect = page.table.visualRect(page.proxy.index(0, 0))
+    menu = PopupDriver()  # closes it
+    QTest.mouseClick(page.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QTest.keyClick(page.table, Qt.Key.Key_F10, Qt.KeyboardModifier.ShiftModifier)
+    menu.check()
+    assert menu.entries == ["Check now", "Remove", "Copy", "Select all"], menu.entries
+    assert all(menu.enabled.values()), menu.enabled
+    # The Menu key opens it too; Check now from it probes again.
+    pick = PopupDriver(pick="Check now")
+    with qtbot.waitSignal(page.sig_updated, timeout=60_000, raising=True):
+        QTest.keyClick(page.table, Qt.Key.Key_Menu)
+        pick.check()
+    wait_idle(qtbot)
+    no_error_box()
+
+
 def test_the_gui_thread_never_waits_for_a_check(
     qtbot: QtBot, server: AdministrationServer
 ) -> None:

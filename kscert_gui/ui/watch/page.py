@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -94,11 +94,16 @@ class WatchPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        self.copy_action = QAction("&Copy", self.table)
-        self.copy_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
-        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.copy_action.triggered.connect(self.copy_rows)
-        self.table.addAction(self.copy_action)
+        from kscert_gui.ui.widgets.list_tools import ListTools
+
+        # Ctrl+C copies the selected rows; the context menu (right button, the Menu key,
+        # Shift+F10) has the row actions, then Copy (DESIGN §8: every list has one).
+        self.action_check = QAction("Check &now", self.table)
+        self.action_check.triggered.connect(lambda: self.check_now())
+        self.action_remove = QAction("&Remove", self.table)
+        self.action_remove.triggered.connect(lambda: self.remove_selected())
+        self.list_tools = ListTools(self.table, title="Watched endpoints",
+                                    entries=self._menu_entries)
 
         self.add_button = self._button("&Add…", ids.BUTTON_WATCH_ADD, "Add endpoint",
                                        self.add_endpoint)
@@ -173,11 +178,18 @@ class WatchPage(QWidget):
         """The store is open read-only: checks cannot be recorded, the list not changed."""
         return not self.watch.store.writable
 
+    def _menu_entries(self) -> list[QAction | None]:
+        """A row's entries of the context menu (the list's Copy follows them)."""
+        self._update_buttons()
+        return [self.action_check, self.action_remove]
+
     def _update_buttons(self) -> None:
         busy = self._checking
         change = not self.read_only
         self.check_button.setEnabled(change and not busy and bool(self.model.entries))
         self.remove_button.setEnabled(change and not busy and bool(self.selected_entries()))
+        self.action_check.setEnabled(self.check_button.isEnabled())
+        self.action_remove.setEnabled(self.remove_button.isEnabled())
         self.add_button.setEnabled(change and not busy)
         self.interval.setEnabled(change)
         self.copy_button.setEnabled(bool(self.model.entries))
@@ -285,8 +297,9 @@ class WatchPage(QWidget):
         self._checking = False
         self._show(result.results)
         when = text.instant(result.at)
-        self.status.setText(f"Checked {len(result.results)} endpoints at {when} in "
-                            f"{result.seconds:.1f} s; {result.unreachable} unreachable.")
+        self.status.setText(f"Checked {text.count(len(result.results), 'endpoint')} at {when} "
+                            f"in {result.seconds:.1f} s; {text.thousands(result.unreachable)} "
+                            "unreachable.")
         if result.crossings:
             self._tell(list(result.crossings))
 
