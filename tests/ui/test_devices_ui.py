@@ -225,7 +225,7 @@ def test_add_device_and_import_csv_from_the_page(
     page.import_csv(csv_path)
     wait_idle(qtbot)
     assert "line 3: unknown platform 'Nokia'" in asked[0]
-    assert told and "1 bad row(s) skipped" in told[0]
+    assert told and "1 bad row skipped" in told[0]
     assert "new-1" in page.model.visible_names()
     groups = [c.text(0) for c in children(window)]
     assert "Kiosks" in groups  # the console tree shows the new group

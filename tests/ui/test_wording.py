@@ -130,3 +130,34 @@ def test_the_reissue_window_notes_instants_in_local_time(
     driver.check()
     notes = " ".join(seen)
     assert "+01:00" in notes and " UTC" not in notes and "Z " not in notes
+
+
+def test_counts_of_devices_say_device_or_devices(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"72 devices", "1 selected device": never "device(s)" (DESIGN §8: "1 day", "2 days")."""
+    import re
+
+    from kscert_gui.ui.devices.delivery import DeliveryDialog
+
+    asked: list[str] = []
+
+    def confirm(_parent: object, _title: str, question: str, default_no: bool) -> bool:
+        asked.append(question)
+        return False  # No: nothing reinstalled
+
+    monkeypatch.setattr(messages, "confirm", confirm)
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    window.tree.setCurrentItem(window.devices_item)
+    page = window.devices_page
+    assert page is not None
+    wait_idle(qtbot)
+    click(page.delivery_button)
+    dialog = next(w for w in page.findChildren(DeliveryDialog) if w.isVisible())
+    qtbot.waitUntil(lambda: bool(dialog.count.text()))
+    assert re.fullmatch(r"\d[\d\u00a0]* devices?", dialog.count.text()), dialog.count.text()
+    dialog.close()
+    page.view.selectRow(0)
+    click(page.reinstall_button)
+    assert asked and "on 1 selected device?" in asked[0], asked
+    assert not any("(s)" in q for q in asked)

@@ -166,7 +166,7 @@ class DeliveryDialog(QDialog):
             self.reload()
 
     def _show_count(self, shown: int) -> None:
-        self.count.setText(f"{text.thousands(shown)} device(s)")
+        self.count.setText(text.count(shown, "device"))
         self.save_button.setEnabled(shown > 0)
 
     def reload(self) -> None:

@@ -337,12 +337,13 @@ class DevicesPage(QWidget):
             if isinstance(err, DeviceImportError) and err.report.rows and not skip_bad_rows:
                 report = err.report
                 question = (
-                    f"{text.thousands(report.error_count)} row(s) of {path.name} are bad, so "
-                    f"nothing was imported:\n\n"
+                    f"{text.count(report.error_count, 'row')} of {path.name} "
+                    f"{'is' if report.error_count == 1 else 'are'} bad, so nothing was "
+                    "imported:\n\n"
                     + "\n".join(str(e) for e in report.errors[:10])
                     + ("\n…" if report.error_count > 10 else "")
-                    + f"\n\nImport the {text.thousands(report.rows)} good row(s) and skip the "
-                    "bad ones?"
+                    + f"\n\nImport the {text.count(report.rows, 'good row')} and skip the "
+                    + ("bad one?" if report.error_count == 1 else "bad ones?")
                 )
                 if messages.confirm(self, "Import devices", question, default_no=True):
                     self.start_import(path, skip_bad_rows=True)
@@ -357,11 +358,11 @@ class DevicesPage(QWidget):
 
     def _imported(self, report: DeviceImportReport) -> None:
         self._changed()
-        lines = [f"{text.thousands(report.rows)} device(s) imported: "
+        lines = [f"{text.count(report.rows, 'device')} imported: "
                  f"{text.thousands(report.added)} added, {text.thousands(report.updated)} "
-                 f"updated, {report.groups_created} group(s) created."]
+                 f"updated, {text.count(report.groups_created, 'group')} created."]
         if report.error_count:
-            lines.append(f"{text.thousands(report.error_count)} bad row(s) skipped:")
+            lines.append(f"{text.count(report.error_count, 'bad row')} skipped:")
             lines += [str(e) for e in report.errors[:10]]
         messages.show_info(self, "Import devices", "\n".join(lines))
 
@@ -383,9 +384,8 @@ class DevicesPage(QWidget):
         names = [n for n in self.selected_names()
                  if table.connection(table.names.index(n)) is not None]
         if names:
-            question = (f"Reinstall the agent on {text.thousands(len(names))} selected "
-                        "device(s)? They enroll again now and receive the current "
-                        "certificates.")
+            question = (f"Reinstall the agent on {text.count(len(names), 'selected device')}? "
+                        "They enroll again now and receive the current certificates.")
         else:
             lost = table.counts.lost
             if not lost:
@@ -407,7 +407,7 @@ class DevicesPage(QWidget):
     def _reinstalled(self, count: int) -> None:
         self._changed()
         messages.show_info(self, "Reinstall agent",
-                           f"The agent was reinstalled on {text.thousands(count)} device(s).")
+                           f"The agent was reinstalled on {text.count(count, 'device')}.")
 
     def simulate(self) -> None:
         hours = self.sim_amount.value() * int(self.sim_unit.currentData())
