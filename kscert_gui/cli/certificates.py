@@ -250,8 +250,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_inspect(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from kscert_gui.model import crypto, lint
-    from kscert_gui.model.certificate import CertificateInfo
+    from kscert_gui.model import lint
+    from kscert_gui.model.address import normalize_address
+    from kscert_gui.model.certinfo import CertificateInfo
     from kscert_gui.services import inputs
 
     if args.pkcs12 is None and args.key is None and args.cert_only is None:
@@ -259,7 +260,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if args.pkcs12 is not None and args.cert_only is not None:
         raise UsageError("--cert goes with --key, not with --pkcs12.")
     try:
-        address = crypto.normalize_address(args.address) if args.address is not None else None
+        address = normalize_address(args.address) if args.address is not None else None
     except ValidationError as err:
         # A bad argument is a usage error (exit 2, JSON with --json), checked before a
         # password is read.

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import unicodedata
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -15,31 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa, x448, x25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
-from kscert_gui.model.clock import iso
-
-Severity = Literal["error", "warning"]
-RuleSet = Literal["server", "apple", "file"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result of the requirements check (DESIGN §4). ``code`` is a contract."""
-
-    code: str
-    severity: Severity
-    rule_set: RuleSet
-    message: str
-    fix: str
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "rule_set": self.rule_set,
-            "message": self.message,
-            "fix": self.fix,
-        }
-
+from kscert_gui.model.certinfo import CertificateInfo
 
 #: What cryptography raises on odd input besides ValueError, often only when a part of a
 #: certificate is first read (DESIGN §4 "Known traps"). None of it may escape a reader.
@@ -53,26 +24,6 @@ ODD_INPUT: tuple[type[Exception], ...] = (
 )
 #: :data:`ODD_INPUT`, or the extension asked for is not there.
 ABSENT_OR_ODD: tuple[type[Exception], ...] = (x509.ExtensionNotFound, *ODD_INPUT)
-
-
-def quoted(text: str) -> str:
-    """``text`` from a file (a name, a SAN entry) fit to quote in a finding's message: control
-    and invisible format characters and line separators (Unicode Cc, Cf, Zl, Zp) written
-    as \\xNN / \\uNNNN, so that no message can move a terminal's cursor, start a line
-    of its own or reorder what is shown, wherever it is printed."""
-    if text.isprintable():
-        return text
-    out: list[str] = []
-    for ch in text:
-        code = ord(ch)
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append(
-                f"\\x{code:02x}" if code < 0x100
-                else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-            )
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 #: Key types cryptography does not load, by the OID of the certificate's public key.
@@ -293,66 +244,23 @@ def _self_signed(cert: x509.Certificate) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
-    """What the console shows of one certificate. Built only from public data."""
-
-    subject: str
-    issuer: str
-    common_name: str
-    san: tuple[str, ...]
-    not_before: datetime
-    not_after: datetime
-    sha256: str
-    serial: str
-    key: str
-    signature: str
-    is_ca: bool
-    self_signed: bool
-    purposes: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def from_x509(cls, cert: x509.Certificate) -> CertificateInfo:
-        der = cert.public_bytes(serialization.Encoding.DER)
-        cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        cn = cns[0].value if cns else ""
-        return cls(
-            subject=cert.subject.rfc4514_string(),
-            issuer=cert.issuer.rfc4514_string(),
-            common_name=cn if isinstance(cn, str) else cn.decode("utf-8", "replace"),
-            san=_san_values(cert),
-            not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc,
-            sha256=hashlib.sha256(der).hexdigest(),
-            serial=format(cert.serial_number, "x"),
-            key=certificate_key_description(cert),
-            signature=signature_description(cert),
-            is_ca=_is_ca(cert),
-            self_signed=_self_signed(cert),
-            purposes=_purposes(cert),
-        )
-
-    def days_left(self, at: datetime) -> int:
-        """Whole days until ``not_after`` (negative once expired)."""
-        return int((self.not_after - at).total_seconds() // 86400)
-
-    def to_json(self) -> dict[str, Any]:
-        """The ``certificate`` object of ``kscert inspect --json`` (DESIGN §9)."""
-        return {
-            "subject": self.subject,
-            "issuer": self.issuer,
-            "san": list(self.san),
-            "not_before": iso(self.not_before),
-            "not_after": iso(self.not_after),
-            "sha256": self.sha256,
-            "key": self.key,
-            "signature": self.signature,
-        }
-
-
-def is_ip_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
+def certificate_info(cert: x509.Certificate) -> CertificateInfo:
+    """What the console shows of ``cert`` (its public data only)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    cns = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    cn = cns[0].value if cns else ""
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        common_name=cn if isinstance(cn, str) else cn.decode("utf-8", "replace"),
+        san=_san_values(cert),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        sha256=hashlib.sha256(der).hexdigest(),
+        serial=format(cert.serial_number, "x"),
+        key=certificate_key_description(cert),
+        signature=signature_description(cert),
+        is_ca=_is_ca(cert),
+        self_signed=_self_signed(cert),
+        purposes=_purposes(cert),
+    )

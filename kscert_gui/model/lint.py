@@ -14,18 +14,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from kscert_gui.model.address import normalize_address
 from kscert_gui.model.certificate import (
     ABSENT_OR_ODD,
     ODD_INPUT,
     WEAK_HASHES,
-    Finding,
     key_phrase,
-    quoted,
     signature_description,
     signature_hash,
 )
+from kscert_gui.model.certinfo import Finding, quoted
 from kscert_gui.model.clock import ensure_utc, iso
-from kscert_gui.model.crypto import Material, issued_by, normalize_address
+from kscert_gui.model.crypto import Material, issued_by
 from kscert_gui.model.errors import ValidationError
 
 #: Every code of the DESIGN §4 table, in the table's order. Codes are a contract.

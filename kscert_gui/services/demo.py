@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kscert_gui.model import crypto
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import RefusedError
 from kscert_gui.model.fleet import stays_offline
 from kscert_gui.model.gateways import DEFAULT_AGENT_PORT, DEFAULT_MOBILE_PORT
+from kscert_gui.services.base import info_record
 from kscert_gui.services.device_csv import ROOT_GROUP
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store, store_exists
@@ -153,6 +154,7 @@ def _populate(home: Path, secrets: SecretStore, now: datetime, *, pin_clock: boo
                 term_days=None,
                 state="main",
                 activated_at=created,
+                info=info_record(info, ()),
             )
             root = store.groups.add(conn, ROOT_GROUP, None)
             group_ids: list[int] = []

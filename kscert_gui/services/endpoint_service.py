@@ -18,9 +18,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cryptography import x509
-
-from kscert_gui.model import crypto
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.errors import NotFoundError, SecretStoreError, WrongPasswordError
@@ -82,6 +79,10 @@ class Endpoints(Part):
             NotFoundError: there is no such certificate.
             SecretStoreError: the store passphrase is missing or does not open the key.
         """
+        from cryptography import x509
+
+        from kscert_gui.model import crypto
+
         row = self.store.get_certificate(cert_id)
         if row is None:
             raise NotFoundError(f"Certificate {cert_id} does not exist.")

@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-
 from kscert_gui.model import gateways as rules
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import parse_instant
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
@@ -30,7 +28,7 @@ from kscert_gui.model.errors import (
 )
 from kscert_gui.model.fleet import HOST_PLATFORMS, group_path
 from kscert_gui.model.schedule import EffectiveState
-from kscert_gui.services.base import Part, state_of
+from kscert_gui.services.base import Part, row_info, state_of
 from kscert_gui.services.fleet_service import lookup_group
 from kscert_gui.services.views import DistributionPointView, HeldCertificate, HostDevice, ScopeGroup
 
@@ -395,8 +393,6 @@ class DistributionPoints(Part):
         for cert_id in sorted(ids):
             row = self.store.get_certificate(cert_id)
             if row is not None:
-                out[cert_id] = CertificateInfo.from_x509(
-                    x509.load_der_x509_certificate(row.cert_der)
-                )
+                out[cert_id] = row_info(row)[0]
         return out
 

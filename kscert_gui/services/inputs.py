@@ -11,7 +11,7 @@ import stat
 from pathlib import Path
 
 from kscert_gui.model import crypto
-from kscert_gui.model.certificate import Finding
+from kscert_gui.model.certinfo import Finding
 from kscert_gui.model.errors import InputFileError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024

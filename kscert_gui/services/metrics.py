@@ -107,7 +107,7 @@ def read_metrics(server: AdministrationServer) -> MetricsReading:
     from cryptography import x509
 
     from kscert_gui.model import gateways as gateway_rules
-    from kscert_gui.model.certificate import CertificateInfo
+    from kscert_gui.model.certinfo import CertificateInfo
     from kscert_gui.services.base import state_of
     from kscert_gui.services.watch import watch_list
 

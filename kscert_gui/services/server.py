@@ -12,13 +12,11 @@ import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from cryptography import x509
-
-from kscert_gui.model import crypto, lint
 from kscert_gui.model import gateways as gateway_rules
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.address import normalize_address
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
@@ -34,8 +32,7 @@ from kscert_gui.model.schedule import (
     EffectiveState,
     TermIssue,
 )
-from kscert_gui.services import inputs
-from kscert_gui.services.base import Core, slot_record, state_of
+from kscert_gui.services.base import Core, info_record, row_info, slot_record, state_of
 from kscert_gui.services.endpoint_service import Endpoints
 from kscert_gui.services.fleet_service import Fleet, fleet_warnings
 from kscert_gui.services.gateway_service import DistributionPoints
@@ -56,6 +53,15 @@ from kscert_gui.services.views import (
 from kscert_gui.services.views import ImportRequest as ImportRequest
 from kscert_gui.services.views import ReissueRequest as ReissueRequest
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from kscert_gui.model import crypto
+
+# cryptography (the ``crypto``, ``lint`` and ``inputs`` modules) is imported where keys and
+# files are handled, not here: showing the console reads each certificate from its
+# stored display record (services/base.row_info) and so starts without it.
+
 Which = Literal["main", "reserve"]
 ExportFormat = Literal["pem", "der", "p12"]
 
@@ -69,7 +75,7 @@ ExportFormat = Literal["pem", "der", "p12"]
 def default_address() -> str:
     """The machine's fully qualified name, as the first certificate's address."""
     try:
-        return crypto.normalize_address(socket.getfqdn())
+        return normalize_address(socket.getfqdn())
     except KscertError:
         return "localhost"
 
@@ -77,6 +83,8 @@ def default_address() -> str:
 def _split_der_chain(blob: bytes) -> list[x509.Certificate]:
     if not blob:
         return []
+    from kscert_gui.model import crypto
+
     return crypto.read_certificates(blob)
 
 
@@ -168,12 +176,11 @@ class AdministrationServer:
 
     @staticmethod
     def _view(row: CertificateRow, state: str) -> CertView:
-        cert = x509.load_der_x509_certificate(row.cert_der)
-        chain = tuple(CertificateInfo.from_x509(c) for c in _split_der_chain(row.chain_der))
+        info, chain = row_info(row)
         return CertView(
             id=row.id,
             source=row.source,
-            info=CertificateInfo.from_x509(cert),
+            info=info,
             chain=chain,
             address=row.address,
             created_at=row.created_at,
@@ -413,6 +420,8 @@ class AdministrationServer:
 
     def verify_passphrase(self, passphrase: bytes, row: CertificateRow | None = None) -> bool:
         """True when ``passphrase`` opens the store's (newest, or given) private key."""
+        from kscert_gui.model import crypto
+
         if row is None:
             rows = self._rows()
             if not rows:
@@ -435,6 +444,8 @@ class AdministrationServer:
         progress: Callable[[str], None] | None = None,
     ) -> CertView:
         """Issue a new certificate through the Administration Server (DESIGN §3)."""
+        from kscert_gui.model import crypto
+
         self.store.require_writable()
         plan = self.plan_reissue(request)
         self._refuse_errors(plan.issues)
@@ -472,7 +483,10 @@ class AdministrationServer:
         at: datetime,
         action: str,
     ) -> CertView:
+        from kscert_gui.model import crypto
+
         info = CertificateInfo.from_x509(cert)
+        record = info_record(info, [CertificateInfo.from_x509(c) for c in chain])
         with self.store.transaction() as conn:
             rows = self.store.list_certificates(conn)
             eff = self._state(rows, at)
@@ -495,6 +509,7 @@ class AdministrationServer:
                 term_days=term_days,
                 state=state,
                 activated_at=at if immediate else None,
+                info=record,
             )
             replaced: int | None = None
             if eff.reserve_id is not None:
@@ -529,6 +544,8 @@ class AdministrationServer:
     # --- import ---------------------------------------------------------------------------
 
     def _load(self, request: ImportRequest) -> crypto.Material:
+        from kscert_gui.services import inputs
+
         if request.kind == "pkcs12":
             assert request.pkcs12 is not None
             return inputs.load_pkcs12_file(request.pkcs12, request.password)
@@ -537,6 +554,8 @@ class AdministrationServer:
 
     def check_import(self, request: ImportRequest) -> ImportCheck:
         """Read the files and run the §4 check and the §5 term rules (no change)."""
+        from kscert_gui.model import lint
+
         context = self.term_context()
         at = context.at
         material = self._load(request)
@@ -562,6 +581,8 @@ class AdministrationServer:
         acknowledge_warnings: bool = False,
     ) -> CertView:
         """Install another certificate after the requirements check (DESIGN §4)."""
+        from kscert_gui.model import crypto, lint
+
         self.store.require_writable()
         context = self.term_context()
         at = context.at
@@ -644,6 +665,10 @@ class AdministrationServer:
         legacy: bool = False,
     ) -> bytes:
         """The certificate as PEM/DER, or with its key as PKCS #12 (password required)."""
+        from cryptography import x509
+
+        from kscert_gui.model import crypto
+
         row = self.certificate_row(which)
         cert = x509.load_der_x509_certificate(row.cert_der)
         chain = _split_der_chain(row.chain_der)

@@ -65,7 +65,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.errors import KscertError, NotFoundError, UsageError
 
 if TYPE_CHECKING:

@@ -12,11 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
-
-from kscert_gui.model import crypto
-from kscert_gui.model.certificate import CertificateInfo, Finding
+from kscert_gui.model.address import normalize_address
+from kscert_gui.model.certinfo import CertificateInfo, Finding
 from kscert_gui.model.clock import iso
 from kscert_gui.model.connection import (
     CONNECTION_STATES,
@@ -35,6 +32,10 @@ from kscert_gui.model.schedule import SlotRecord, SyncPeriod, TermIssue, check_t
 from kscert_gui.services.device_csv import RowError
 
 if TYPE_CHECKING:
+    # Only in annotations: showing the console imports no cryptography (bench/startup.py).
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
     from kscert_gui.services import tls
 
 #: Which certificate a served leaf is.
@@ -226,7 +227,7 @@ class TermContext:
 
     def plan_reissue(self, request: ReissueRequest) -> ReissuePlan:
         address = (self.old_address if request.address is None
-                   else crypto.normalize_address(request.address))
+                   else normalize_address(request.address))
         return ReissuePlan(
             address=address,
             issues=self.issues(request.term_days),

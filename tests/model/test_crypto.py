@@ -18,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kscert_gui.model.address import normalize_address
 from kscert_gui.model.crypto import (
     Material,
     UnreadableError,
@@ -27,7 +28,6 @@ from kscert_gui.model.crypto import (
     export_pkcs12,
     issue_certificate,
     keys_match,
-    normalize_address,
     passphrase_opens,
     read_certificate_only,
     read_certificates,

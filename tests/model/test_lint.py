@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from kscert_gui.model import crypto
-from kscert_gui.model.certificate import Finding
+from kscert_gui.model.certinfo import Finding
 from kscert_gui.model.crypto import Material, issue_certificate
 from kscert_gui.model.lint import ALL_CODES, check, has_errors, san_matches
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kscert_gui.model.certificate import quoted, with_article
+from kscert_gui.model.certificate import with_article
+from kscert_gui.model.certinfo import quoted
 
 
 @pytest.mark.parametrize(

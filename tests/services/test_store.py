@@ -122,7 +122,7 @@ def test_first_open_creates_private_directory_and_files(home: Path) -> None:
 
 def test_schema_version_and_pragmas(store: Store) -> None:
     conn = store.connection
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2 == store_module.schema_version()
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3 == store_module.schema_version()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -130,7 +130,7 @@ def test_schema_version_and_pragmas(store: Store) -> None:
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"meta", "certificates", "audit", "observed_switches", "groups",
                       "devices", "device_syncs", "distribution_points", "watch_endpoints",
-                      "watch_results"}
+                      "watch_results", "certificate_info"}
     indexed = {r[0] for r in conn.execute(
         "SELECT tbl_name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")}
     assert {"devices", "device_syncs"} <= indexed

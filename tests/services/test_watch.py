@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tlskit import raw_server
 from watchkit import garbage, silence, trickle
 
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.model.errors import NotFoundError, StoreError, UsageError
 from kscert_gui.model.watch import KEEP_RESULTS
@@ -379,7 +379,7 @@ def test_a_version_1_store_still_opens(tmp_path: Path, monkeypatch: pytest.Monke
     with AdministrationServer.open(home, secrets, writable=False) as reader:
         assert watch_list(reader).entries() == ()  # read-only: no table yet, an empty list
         assert reader.status().main is None
-    with AdministrationServer.open(home, secrets) as writer:  # migrates to 2
+    with AdministrationServer.open(home, secrets) as writer:  # migrates to the newest
         watch_list(writer).add("mdm.example.com:13292")
         version = writer.store.connection.execute("PRAGMA user_version").fetchone()[0]
-        assert version == store_module.schema_version() == 2
+        assert version == store_module.schema_version() == 3

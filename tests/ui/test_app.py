@@ -84,6 +84,31 @@ def test_importing_the_composition_root_is_cheap() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_the_console_opens_and_paints_without_importing_cryptography(tmp_path: Path) -> None:
+    """The main window and Properties → Certificates of a store with a main certificate
+    are shown from the stored display records (services/base.row_info): cryptography
+    (~50 ms of the start, bench/startup.py) is imported only to issue, read or export."""
+    home = tmp_path / "home"
+    env = _env(tmp_path)
+    code = (
+        "import atexit, runpy, sys\n"
+        "def report():\n"
+        "    loaded = sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography')\n"
+        "    print('CRYPTOGRAPHY=' + ','.join(loaded[:3]))\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['kscert-gui', '--home', {str(home)!r}, '--quit-after-show']\n"
+        "runpy.run_module('kscert_gui', run_name='__main__')\n"
+    )
+    outputs = []
+    for _ in range(2):  # the first start creates the demo store (and so issues a key)
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        outputs.append(proc.stdout)
+    assert "CRYPTOGRAPHY=cryptography" in outputs[0]  # a check that can fail
+    assert "CRYPTOGRAPHY=\n" in outputs[1], outputs[1]
+
+
 def test_parse_args() -> None:
     args = app.parse_args(["--home", "/x", "--quit-after-show"])
     assert args.home == Path("/x") and args.quit_after_show and not args.demo

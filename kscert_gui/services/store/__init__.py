@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import sqlite3
 import stat
@@ -140,6 +141,8 @@ BULK_CACHE_KIB = 64 * 1024
 #: How long a refused opener waits for a new holder to write its PID to store.owner.
 OWNER_WAIT_SECONDS = 0.5
 
+log = logging.getLogger(__name__)
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -226,15 +229,32 @@ def _migrate_to_2(conn: sqlite3.Connection) -> None:
     watch.create_tables(conn)
 
 
+def _migrate_to_3(conn: sqlite3.Connection) -> None:
+    """What the console shows of each certificate, kept beside its DER (showing the
+    console then imports no cryptography: bench/startup.py). Existing records are read
+    once here."""
+    from kscert_gui.services.base import info_record, row_info
+    from kscert_gui.services.store.certificates import create_info_table
+
+    create_info_table(conn)
+    for row in Certificates(lambda: conn, threading.RLock()).all(conn):
+        try:
+            info, chain = row_info(row)
+        except Exception:  # a damaged record stays readable from its DER, as before
+            log.warning("certificate %d: its display record could not be made", row.id)
+            continue
+        Certificates.set_info(conn, row.id, info_record(info, chain))
+
+
 #: ``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1`` (``PRAGMA
 #: user_version``); each runs in one transaction together with the version bump.
-MIGRATIONS: list[Migration] = [_migrate_to_1, _migrate_to_2]
+MIGRATIONS: list[Migration] = [_migrate_to_1, _migrate_to_2, _migrate_to_3]
 
 #: Migrations that only add tables whose repository reads "none" where they are missing:
 #: a read-only open (which never migrates) still reads a store that lacks only these, so
 #: that ``kscert serve`` and a read-only console keep working on a store written by the
 #: previous version until something opens it for changes.
-READABLE_WITHOUT: frozenset[Migration] = frozenset({_migrate_to_2})
+READABLE_WITHOUT: frozenset[Migration] = frozenset({_migrate_to_2, _migrate_to_3})
 
 
 def schema_version() -> int:
@@ -806,13 +826,14 @@ class Store:
         chain_der: bytes = b"",
         activated_at: datetime | None = None,
         ended_at: datetime | None = None,
+        info: str | None = None,
     ) -> int:
         """Insert a certificate record inside the caller's transaction; return its id."""
         return self.certificates.insert(
             conn, source=source, cert_der=cert_der, key_enc=key_enc, sha256=sha256,
             not_before=not_before, not_after=not_after, address=address,
             created_at=created_at, term_days=term_days, state=state, chain_der=chain_der,
-            activated_at=activated_at, ended_at=ended_at,
+            activated_at=activated_at, ended_at=ended_at, info=info,
         )
 
     def list_certificates(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:

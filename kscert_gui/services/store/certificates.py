@@ -42,17 +42,26 @@ class CertificateRow:
     state: CertState
     activated_at: datetime | None
     ended_at: datetime | None
+    #: What the console shows of the certificate and its chain, as JSON (table
+    #: ``certificate_info``; :func:`kscert_gui.services.base.row_info`), so that showing
+    #: it needs no DER parser. None for a record written before schema version 3.
+    info: str | None = None
 
 
 _CERT_COLUMNS = (
-    "id, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address, "
-    "created_at, term_days, state, activated_at, ended_at"
+    "c.id, c.source, c.cert_der, c.chain_der, c.key_enc, c.sha256, c.not_before, "
+    "c.not_after, c.address, c.created_at, c.term_days, c.state, c.activated_at, c.ended_at"
 )
+_WITH_INFO = (
+    f"SELECT {_CERT_COLUMNS}, i.info FROM certificates c "
+    "LEFT JOIN certificate_info i ON i.cert_id = c.id"
+)
+_WITHOUT_INFO = f"SELECT {_CERT_COLUMNS}, NULL FROM certificates c"
 
 
 def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
     (cid, source, cert_der, chain_der, key_enc, sha256, not_before, not_after, address,
-     created_at, term_days, state, activated_at, ended_at) = row
+     created_at, term_days, state, activated_at, ended_at, info) = row
     return CertificateRow(
         id=cast(int, cid),
         source=cast(CertSource, source),
@@ -68,6 +77,18 @@ def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
         state=cast(CertState, state),
         activated_at=parse_optional_time(cast("str | None", activated_at)),
         ended_at=parse_optional_time(cast("str | None", ended_at)),
+        info=info if isinstance(info, str) else None,
+    )
+
+
+def create_info_table(conn: sqlite3.Connection) -> None:
+    """Schema version 3: ``certificate_info`` (a store read-only opened before its upgrade
+    reads none, and the certificates are read from their DER)."""
+    conn.execute(
+        """CREATE TABLE certificate_info (
+            cert_id INTEGER PRIMARY KEY REFERENCES certificates(id),
+            info TEXT NOT NULL
+        )"""
     )
 
 
@@ -91,11 +112,13 @@ class Certificates(Repository):
         chain_der: bytes = b"",
         activated_at: datetime | None = None,
         ended_at: datetime | None = None,
+        info: str | None = None,
     ) -> int:
         """Insert a certificate record inside the caller's transaction; return its id.
 
         ``source`` and ``state`` are checked here (ValueError), so callers may pass a
-        computed ``str``.
+        computed ``str``. ``info``: what the console shows of it (JSON, see
+        :class:`CertificateRow`).
         """
         if source not in SOURCES:
             raise ValueError(f"certificate source must be one of {sorted(SOURCES)}")
@@ -115,22 +138,39 @@ class Certificates(Repository):
         )
         new_id = cursor.lastrowid
         assert new_id is not None
+        if info is not None:
+            self.set_info(conn, new_id, info)
         return new_id
+
+    @staticmethod
+    def set_info(conn: sqlite3.Connection, cert_id: int, info: str) -> None:
+        conn.execute(
+            "INSERT OR REPLACE INTO certificate_info(cert_id, info) VALUES (?, ?)",
+            (cert_id, info),
+        )
+
+    def _select(self, conn: sqlite3.Connection | None, where: str,
+                args: tuple[object, ...]) -> list[Sequence[object]]:
+        db = self._db(conn)
+        try:
+            return list(db.execute(f"{_WITH_INFO}{where}", args).fetchall())
+        except sqlite3.OperationalError as err:
+            if "certificate_info" not in str(err):
+                raise
+            # A store of schema version 2 opened read-only (it is upgraded when it is
+            # next opened for changes).
+            return list(db.execute(f"{_WITHOUT_INFO}{where}", args).fetchall())
 
     def all(self, conn: sqlite3.Connection | None = None) -> list[CertificateRow]:
         """Every certificate record, by id."""
         with self._mutex:
-            rows = self._db(conn).execute(
-                f"SELECT {_CERT_COLUMNS} FROM certificates ORDER BY id"
-            ).fetchall()
+            rows = self._select(conn, " ORDER BY c.id", ())
         return [_row_to_certificate(r) for r in rows]
 
     def get(self, cert_id: int, conn: sqlite3.Connection | None = None) -> CertificateRow | None:
         with self._mutex:
-            row = self._db(conn).execute(
-                f"SELECT {_CERT_COLUMNS} FROM certificates WHERE id = ?", (cert_id,)
-            ).fetchone()
-        return None if row is None else _row_to_certificate(row)
+            rows = self._select(conn, " WHERE c.id = ?", (cert_id,))
+        return _row_to_certificate(rows[0]) if rows else None
 
     def sha256_of(self, cert_id: int, conn: sqlite3.Connection | None = None) -> str | None:
         """The SHA-256 fingerprint of record ``cert_id`` (None: there is no such record)."""

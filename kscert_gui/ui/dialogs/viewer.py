@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.certificate import CertificateInfo
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services.fsutil import write_private_file
 from kscert_gui.services.server import AdministrationServer, Which

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.certificate import Finding
+from kscert_gui.model.certinfo import Finding
 from kscert_gui.model.schedule import TermIssue
 from kscert_gui.ui import text
 
