@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from uikit import demo_env, open_certificates, open_window
 
@@ -146,3 +146,55 @@ def test_the_certification_path_shows_names_in_full(qtbot: QtBot, tmp_path: Path
     assert item is not None
     needed = tree.fontMetrics().horizontalAdvance(item.text(0))
     assert tree.columnWidth(0) >= needed
+
+
+def squashed(widgets: list[QWidget]) -> list[str]:
+    """The widgets a layout gave less than their own minimum size (cut off, unusable)."""
+    out = []
+    for widget in widgets:
+        hint = widget.minimumSizeHint().expandedTo(widget.minimumSize())
+        if widget.isVisible() and (widget.width() < hint.width()
+                                   or widget.height() < hint.height()):
+            out.append(f"{widget.objectName() or widget.accessibleName()}: {widget.size()} "
+                       f"< {hint}")
+    return out
+
+
+def test_managed_devices_stays_usable_at_the_main_windows_smallest_size(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """At the smallest size the main window allows (and at its usual one), the Name filter
+    shows its hint in full beside its clear button, and no control of the page is squeezed
+    below its own minimum by the wrapped summary lines (the filter showed "D…", the
+    simulation controls were cut in half)."""
+    from uikit import type_text
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    qtbot.waitExposed(window)
+    window.tree.setCurrentItem(window.devices_item)
+    page = window.devices_page
+    assert page is not None
+    qtbot.waitUntil(lambda: page.model.rowCount() > 0, timeout=60_000)
+    edit = page.filter_edit
+    controls: list[QWidget] = [
+        edit, page.group_combo, page.state_combo, page.count, page.view, page.add_button,
+        page.import_button, page.group_button, page.delivery_button, page.save_button,
+        page.sim_amount, page.sim_unit, page.sim_button, page.reinstall_button, page,
+    ]
+    for size in (QSize(960, 640), QSize(100, 100), QSize(100, 100)):
+        window.resize(size)  # the window keeps its minimum size
+        settle(qtbot)
+        settle(qtbot)
+        if size.width() < 200:
+            assert window.size() == window.minimumSize(), (window.size(), window.minimumSize())
+        hint = edit.fontMetrics().horizontalAdvance(edit.placeholderText())
+        assert edit.width() >= hint + edit.height(), (size, edit.width(), hint)
+        assert squashed(controls) == [], (size, window.size())
+    # Typed into, with its clear button shown: the same.
+    edit.setFocus()
+    type_text(edit, "and-001")
+    settle(qtbot)
+    assert page.model.rowCount() > 0
+    assert edit.width() >= edit.fontMetrics().horizontalAdvance("and-001") + edit.height()
+    assert squashed(controls) == []

@@ -30,11 +30,17 @@ from kscert_gui.services.views import (
 )
 from kscert_gui.ui import ids, messages, tasks, text
 from kscert_gui.ui.console import Console
-from kscert_gui.ui.devices.delivery import DeliveryDialog, make_device_view, summary_text
+from kscert_gui.ui.devices.delivery import (
+    ROW_HEIGHT,
+    DeliveryDialog,
+    make_device_view,
+    summary_text,
+)
 from kscert_gui.ui.devices.table_model import DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 from kscert_gui.ui.widgets import file_dialogs
 from kscert_gui.ui.widgets.list_tools import ListTools
+from kscert_gui.ui.widgets.min_height import follow_width
 
 SIM_UNITS = (("hours", 1), ("days", 24))
 MAX_SIM_HOURS = 400 * 24
@@ -72,6 +78,12 @@ class DevicesPage(QWidget):
         self.filter_edit.setAccessibleName("Filter by device name")
         self.filter_edit.setPlaceholderText("Device name contains…")
         self.filter_edit.setClearButtonEnabled(True)
+        # Its hint in full beside the clear button, however small the window: the window's
+        # minimum width follows (it was squashed to "D…" at the window's usual size).
+        metrics = self.filter_edit.fontMetrics()
+        self.filter_edit.setMinimumWidth(
+            metrics.horizontalAdvance(self.filter_edit.placeholderText())
+            + 2 * self.filter_edit.sizeHint().height())
         self.group_combo = QComboBox()
         self.group_combo.setObjectName(ids.COMBO_DEVICE_GROUP)
         self.group_combo.setAccessibleName("Filter by group")
@@ -107,6 +119,7 @@ class DevicesPage(QWidget):
 
         self.model = DeviceTableModel(parent=self)
         self.view = make_device_view(self.model, ids.DEVICES_TABLE, "Devices")
+        self.view.setMinimumHeight(6 * ROW_HEIGHT)  # the header and a few rows, at least
         # Ctrl+C, the context menu (also Shift+F10 and the Menu key), Save as CSV.
         self.list_tools = ListTools(self.view, title="Devices", csv_name="devices")
         self.save_button = self._button("Save as &CSV…", ids.BUTTON_SAVE_DEVICES_CSV,
@@ -151,18 +164,23 @@ class DevicesPage(QWidget):
         group_label.setBuddy(self.group_combo)
         state_label = QLabel("&State:")
         state_label.setBuddy(self.state_combo)
-        for widget in (name_label, self.filter_edit, group_label, self.group_combo,
-                       state_label, self.state_combo):
+        filters.addWidget(name_label)
+        filters.addWidget(self.filter_edit, 1)  # the room left goes to the name filter
+        for widget in (group_label, self.group_combo, state_label, self.state_combo):
             filters.addWidget(widget)
-        filters.addWidget(self.count, 1)
         actions = QHBoxLayout()
         for button in (self.add_button, self.import_button, self.group_button,
                        self.delivery_button, self.save_button):
             actions.addWidget(button)
         actions.addStretch(1)
+        # "71 of 1 251 devices" at the top right, beside the summary (the filter row keeps
+        # its room for the filters: the window's minimum width is the widest row's).
+        header = QHBoxLayout()
+        header.addWidget(self.delivery, 1)
+        header.addWidget(self.count, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.delivery)
+        layout.addLayout(header)
         layout.addLayout(filters)
         layout.addWidget(self.view, 1)
         layout.addLayout(actions)
@@ -183,11 +201,18 @@ class DevicesPage(QWidget):
         self.save_button.clicked.connect(lambda: self.list_tools.save_csv())
         self.sim_button.clicked.connect(self.simulate)
         self.feed.show_in(self._on_snapshot)
+        # Never squeezed below what the wrapped summary leaves the filters, the list and
+        # the simulation controls (at the window's smallest height they were cut in half).
+        follow_width(self)
         self._sync_buttons()
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)
         else:
             self.reload()
+
+    def hasHeightForWidth(self) -> bool:
+        """False: the page's minimum height follows its width instead (``follow_width``)."""
+        return False
 
     def _button(self, label: str, name: str, accessible: str) -> QPushButton:
         button = QPushButton(label)
