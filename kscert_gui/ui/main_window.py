@@ -469,7 +469,8 @@ class MainWindow(QMainWindow):
             if st.reserve is not None and st.switch_at is not None:
                 lines.append(f"Reserve certificate becomes main at {text.instant(st.switch_at)}; "
                              + text.delivery(st))
-            lines += [w.message for w in st.warnings]
+            # The services write for the command line (ISO 8601 UTC, plain counts).
+            lines += [text.localize(w.message) for w in st.warnings]
             lines.append(
                 "\nOpen Properties → Administration server connection settings → Certificates "
                 "to reissue the certificate or specify another one."

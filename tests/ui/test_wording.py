@@ -161,3 +161,19 @@ def test_counts_of_devices_say_device_or_devices(
     click(page.reinstall_button)
     assert asked and "on 1 selected device?" in asked[0], asked
     assert not any("(s)" in q for q in asked)
+
+
+def test_the_main_windows_summary_shows_the_warnings_in_the_windows_style(
+    qtbot: QtBot, tmp_path: Path, berlin: None
+) -> None:
+    """The server node's summary lists the status warnings as the Certificates page does:
+    local time with its offset and "1 250", not "2026-12-23T01:54:47Z" and "1250"."""
+    import re
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.tree.setCurrentItem(window.server_item)
+    shown = window.summary.text()
+    assert "no reserve certificate is specified" in shown  # the warnings are there
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", shown), shown
+    assert "1250" not in shown and "1241" not in shown, shown
+    assert "+01:00" in shown and "1\u00a0250" in shown
