@@ -76,3 +76,34 @@ def test_export_starts_in_the_last_folder_and_keeps_no_secret(
     for path in (tmp_path / "qsettings").rglob("*"):
         if path.is_file():
             assert b"s3cret" not in path.read_bytes()
+
+
+def test_choosing_the_same_file_again_checks_it_anew(qtbot: QtBot, tmp_path: Path) -> None:
+    """A person re-exports the file under the same name and picks it again with Browse:
+    the Certificate window checks what the file holds now (it kept the old verdict)."""
+    from menukit import wait_for
+    from uikit import demo_env, make_certificate, open_window, write_pkcs12
+
+    from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    dialog = OtherCertificateDialog(window.console, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    path = tmp_path / "server.p12"
+    path.write_bytes(b"not a certificate yet")
+
+    def browse_and_check() -> None:
+        driver = FileDialogDriver(path)
+        click(dialog.p12_file.browse)
+        driver.check()
+        wait_for(lambda: dialog.is_idle() and dialog.check is not None, 30_000)
+        assert dialog.check is not None, dialog.status_label.text()
+
+    browse_and_check()
+    assert dialog.check is not None and dialog.check.certificate is None
+    write_pkcs12(path, make_certificate("mdm.training.example"), None)
+    browse_and_check()
+    assert dialog.check is not None and dialog.check.certificate is not None, (
+        dialog.status_label.text())
+    assert "mdm.training.example" in dialog.status_label.text()

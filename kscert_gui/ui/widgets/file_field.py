@@ -65,5 +65,11 @@ class FileField(QWidget):
                                             start=start)
         else:
             chosen = file_dialogs.open_file(self, self._dialog_title, self._filter, start)
-        if chosen is not None:
+        if chosen is None:
+            return
+        if str(chosen) == self.edit.text():
+            # The same file again: it may hold something else now (exported anew), so
+            # whatever reads it reads it again.
+            self.sig_changed.emit()
+        else:
             self.edit.setText(str(chosen))
