@@ -107,3 +107,21 @@ def test_choosing_the_same_file_again_checks_it_anew(qtbot: QtBot, tmp_path: Pat
     assert dialog.check is not None and dialog.check.certificate is not None, (
         dialog.status_label.text())
     assert "mdm.training.example" in dialog.status_label.text()
+
+
+def test_the_export_window_shows_where_the_file_goes(qtbot: QtBot, tmp_path: Path) -> None:
+    """The suggested path (the last folder used, the certificate's name) is shown in full:
+    the window was so narrow that it read "aining.example.pem"."""
+    import tempfile
+
+    isolate_settings(tmp_path)
+    with tempfile.TemporaryDirectory(prefix="exports-", dir="/tmp") as folder:
+        file_dialogs.remember(Path(folder) / "old.pem")
+        dialog = ExportDialog(key_available=True, default_name="mdm.training.example")
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        edit = dialog.file.edit
+        assert edit.text() == f"{folder}/mdm.training.example.pem"
+        needed = edit.fontMetrics().horizontalAdvance(edit.text())
+        assert edit.width() >= needed + edit.height(), (edit.width(), needed)  # + clear button

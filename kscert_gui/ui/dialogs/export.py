@@ -114,6 +114,21 @@ class ExportDialog(RequestDialog[ExportRequest]):
         # In the folder used last (DESIGN §8), under the certificate's name.
         self.file.set_path(file_dialogs.last_folder() / f"{default_name}{SUFFIXES['pem']}")
         self._on_changed()
+        self._fit_path()
+
+    def _fit_path(self) -> None:
+        """Wide enough to show the suggested path in full (as far as the screen allows): at
+        its own size the window showed "aining.example.pem", not where the file goes."""
+        edit = self.file.edit
+        text_width = edit.fontMetrics().horizontalAdvance(edit.text())
+        # Beside the field: the captions, Browse, the margins; in it, the clear button.
+        around = self.sizeHint().width() - edit.sizeHint().width()
+        wanted = around + text_width + 2 * edit.sizeHint().height()
+        screen = self.screen()
+        if screen is not None:
+            wanted = min(wanted, screen.availableGeometry().width() - 80)
+        hint = self.sizeHint()
+        self.resize(max(wanted, hint.width()), hint.height())
 
     @staticmethod
     def _secret(name: str, accessible: str) -> QLineEdit:
