@@ -198,3 +198,30 @@ def test_managed_devices_stays_usable_at_the_main_windows_smallest_size(
     assert page.model.rowCount() > 0
     assert edit.width() >= edit.fontMetrics().horizontalAdvance("and-001") + edit.height()
     assert squashed(controls) == []
+
+
+def test_the_delivery_window_at_its_smallest_size_squeezes_nothing(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Made as small as it allows, the delivery window still gives the chart, the Show row,
+    the list and Close their room (the chart was drawn under the Show row: the summary's
+    wrapped lines took its height)."""
+    from uikit import click
+
+    from kscert_gui.ui.devices.delivery import DeliveryDialog
+
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    _props, page = open_certificates(qtbot, window)
+    click(page.at_risk_button)
+    dialog = next(w for w in QApplication.topLevelWidgets()
+                  if isinstance(w, DeliveryDialog) and w.isVisible())
+    qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=60_000)
+    close = dialog.buttons.buttons()[0]
+    for _ in range(2):
+        dialog.resize(100, 100)
+        settle(qtbot)
+        settle(qtbot)
+    assert squashed([dialog.chart, dialog.state, dialog.save_button, dialog.view, close]) == []
+    chart = dialog.chart.geometry()
+    assert chart.bottom() < dialog.state.geometry().top(), (chart, dialog.state.geometry())
+    assert dialog.summary.geometry().bottom() < chart.top()

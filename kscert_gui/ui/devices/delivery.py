@@ -29,6 +29,7 @@ from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
 from kscert_gui.ui.devices.table_model import COL_REASON, DeviceTableModel
 from kscert_gui.ui.status_feed import StatusFeed, StatusReading
 from kscert_gui.ui.widgets.list_tools import ListTools
+from kscert_gui.ui.widgets.min_height import follow_width
 
 ROW_HEIGHT = 22
 COLUMN_WIDTHS = (170, 100, 120, 240, 80, 190, 360)  # in the order of table_model.COLUMNS
@@ -159,6 +160,9 @@ class DeliveryDialog(QDialog):
             lambda n: self._show_count(n)
         )
         self.resize(1000, 640)
+        # However small it is made, the summary's wrapped lines leave the chart, the Show
+        # row and the list their room (the chart was drawn under the Show row).
+        follow_width(self)
         self.feed.show_in(self._on_snapshot)
         if self.feed.latest is not None:
             self._on_snapshot(self.feed.latest)
