@@ -225,3 +225,30 @@ def test_the_delivery_window_at_its_smallest_size_squeezes_nothing(
     chart = dialog.chart.geometry()
     assert chart.bottom() < dialog.state.geometry().top(), (chart, dialog.state.geometry())
     assert dialog.summary.geometry().bottom() < chart.top()
+
+
+def test_the_result_of_a_change_is_in_view_where_it_was_made(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After Reissue the line "The certificate is reissued …" is seen without scrolling, at
+    the Properties window's usual size (it was below the warnings, out of view)."""
+    from uikit import ModalDriver, click, wait_idle
+
+    from kscert_gui.ui import messages
+    from kscert_gui.ui.dialogs.reissue import ReissueDialog
+
+    monkeypatch.setattr(messages, "confirm", lambda *_a, **_k: True)
+    window = open_window(qtbot, demo_env(tmp_path))
+    props, page = open_certificates(qtbot, window)
+    settle(qtbot)
+    driver = ModalDriver(ReissueDialog, lambda dialog: click(dialog.ok_button))
+    click(page.reissue_button)
+    driver.check()
+    wait_idle(qtbot)
+    settle(qtbot)
+    label = page.result_label
+    assert label.isVisibleTo(page) and label.text().startswith("The certificate is reissued")
+    viewport = page.scroll_area.viewport()
+    rect = QRect(label.mapTo(viewport, QPoint(0, 0)), label.size())
+    assert page.scroll_area.verticalScrollBar().value() == 0
+    assert viewport.rect().contains(rect), (rect, viewport.rect(), props.size())

@@ -279,12 +279,14 @@ class CertificatesPage(QWidget):
         inner = QVBoxLayout(body)
         inner.addWidget(title)
         inner.addWidget(self.auth_group)
+        # Under Reissue and Browse, where the change was asked for: seen without scrolling
+        # (below the warnings it was out of view at the window's usual size).
+        inner.addWidget(self.result_label)
         inner.addWidget(self.current_group)
         inner.addWidget(self.reserve_group)
         inner.addWidget(self.timeline)
         inner.addWidget(self.warnings)
         inner.addWidget(self.gateway_notice)
-        inner.addWidget(self.result_label)
         inner.addWidget(self.history_group)
         inner.addStretch(1)
         scroll = QScrollArea()
