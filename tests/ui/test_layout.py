@@ -252,3 +252,24 @@ def test_the_result_of_a_change_is_in_view_where_it_was_made(
     rect = QRect(label.mapTo(viewport, QPoint(0, 0)), label.size())
     assert page.scroll_area.verticalScrollBar().value() == 0
     assert viewport.rect().contains(rect), (rect, viewport.rect(), props.size())
+
+
+def test_the_certificate_window_at_its_smallest_size_shows_a_file_path(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Made as small as it allows, the Certificate window still shows a usual path in the
+    file field (at 339 px wide it showed about 12 characters of it)."""
+    from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    dialog = OtherCertificateDialog(window.console, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    path = "/home/operator/Downloads/mdm-training.p12"
+    dialog.p12_file.set_path(path)
+    dialog.resize(100, 100)
+    settle(qtbot)
+    edit = dialog.p12_file.edit
+    needed = edit.fontMetrics().horizontalAdvance(path) + edit.height()  # + clear button
+    assert edit.width() >= needed, (dialog.size(), edit.width(), needed)

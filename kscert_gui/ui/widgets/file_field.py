@@ -10,6 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
 
 from kscert_gui.ui.widgets import file_dialogs
 
+#: A usual path: the field shows one like it in full however small its window is made
+#: (the Certificate window, at its smallest, showed about 12 characters of a path).
+USUAL_PATH = "/home/operator/Downloads/mdm.training.example.p12"
+
 
 class FileField(QWidget):
     """``edit`` holds the path; ``browse`` opens QFileDialog with ``name_filter``."""
@@ -35,6 +39,8 @@ class FileField(QWidget):
         self.edit.setObjectName(edit_name)
         self.edit.setAccessibleName(accessible)
         self.edit.setClearButtonEnabled(True)
+        self.edit.setMinimumWidth(self.edit.fontMetrics().horizontalAdvance(USUAL_PATH)
+                                  + 2 * self.edit.sizeHint().height())  # + clear button
         self.browse = QPushButton("Browse")
         self.browse.setObjectName(button_name)
         self.browse.setAccessibleName(f"Browse for {accessible.lower()}")
