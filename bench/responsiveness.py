@@ -5,9 +5,11 @@
   open) on a store of 100 000 devices with a pending reserve, where ``status()`` forecasts
   the delivery to every device (~200 ms, bench/devices.py devices-status-with-forecast).
   Until 2026-11 each refresh read the status twice on the GUI thread (main window, then
-  the page): a ~445 ms stall per minute. ui/status_feed.py now reads it once in a worker;
-  what remains (~20 ms) is the worker holding the interpreter lock, mostly inside
-  sqlite3's ``fetchall`` of every device.
+  the page): a ~445 ms stall per minute. ui/status_feed.py now reads it once in a worker
+  (a stall of ~7 ms from the worker alone, measured with no view rendering), and since
+  2026-12-02 hands the snapshot to one view per turn of the event loop: all views at once
+  were ~20 ms of GUI-thread work plus the repaints in one go (22-28 ms stalls); the
+  Certificates page, ~8 ms, is now the largest single piece (8-11 ms stalls).
 
 A 5 ms QTimer records the gap between its ticks; the longest gap minus the interval is the
 stall. Usage: python bench/responsiveness.py [--bits 4096] [--repeat 10] [--devices 100000]

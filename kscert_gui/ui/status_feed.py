@@ -57,7 +57,14 @@ _rendering: set[StatusFeed] = set()
 
 
 def rendering() -> bool:
-    """True while some feed has views still to render its last reading (tests wait)."""
+    """True while some feed has views still to render its last reading (tests wait).
+
+    A feed deleted with its window in the middle of a round (its views went with it)
+    no longer counts.
+    """
+    for feed in list(_rendering):
+        if not shiboken6.isValid(feed) or feed._pending is None:
+            _rendering.discard(feed)
     return bool(_rendering)
 
 

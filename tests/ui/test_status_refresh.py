@@ -351,3 +351,18 @@ def test_views_render_one_per_turn_of_the_event_loop_then_sig_status(
     wait_idle(qtbot)
     assert {t for name, t, _ in log if name == "second"} == {newer.ticket}
     assert done[-1] == newer.ticket and older.ticket not in done
+
+
+def test_a_window_closed_in_the_middle_of_a_round_is_not_waited_for(
+    qtbot: QtBot, env: Env, other: AdministrationServer
+) -> None:
+    """A feed deleted in the middle of a round (as with its window, when a test ends) is
+    not waited for by the next wait_idle."""
+    window = opened(qtbot, env, other)
+    feed = window.status_feed
+    feed.show_in(Probe("late", []).show_reading)  # (deleted at once: a second view)
+    reading = feed.read()
+    assert feed.offer(reading) and status_feed.rendering()
+    feed.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(feed), timeout=WAIT_MS)
+    assert not status_feed.rendering()
