@@ -273,3 +273,25 @@ def test_the_certificate_window_at_its_smallest_size_shows_a_file_path(
     edit = dialog.p12_file.edit
     needed = edit.fontMetrics().horizontalAdvance(path) + edit.height()  # + clear button
     assert edit.width() >= needed, (dialog.size(), edit.width(), needed)
+
+
+@pytest.mark.parametrize("reserve", [False, True], ids=["no-reserve", "reserve"])
+def test_no_text_of_the_certificates_page_is_cut_off_at_the_smallest_size(
+    qtbot: QtBot, tmp_path: Path, reserve: bool
+) -> None:
+    """At the Properties window's smallest size every wrapped text of the Certificates page
+    has the height its lines need (the delivery count beside At-risk devices… lost its
+    last line: "1 169 of 1 251 devices / have the reserve")."""
+    from PySide6.QtWidgets import QLabel
+
+    window = open_window(qtbot, demo_env(tmp_path, reserve=reserve))
+    props, page = open_certificates(qtbot, window)
+    for size in (QSize(100, 100), QSize(100, 100)):
+        props.resize(size)
+        settle(qtbot)
+    cut = [f"{label.accessibleName() or label.text()[:30]}: {label.height()} < "
+           f"{label.heightForWidth(label.width())}"
+           for label in page.findChildren(QLabel)
+           if label.isVisibleTo(page) and label.wordWrap() and label.text()
+           and label.height() < label.heightForWidth(label.width())]
+    assert cut == [], (props.size(), cut)

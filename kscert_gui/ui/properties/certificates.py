@@ -241,10 +241,11 @@ class CertificatesPage(QWidget):
         self.at_risk_button.setAccessibleName("Reserve certificate delivery and at-risk devices")
         self.at_risk_button.setAutoDefault(False)
         self.at_risk_button.clicked.connect(self.open_delivery)
-        delivery_row = QHBoxLayout()
-        delivery_row.addWidget(self.delivery, 1)
-        delivery_row.addWidget(self.at_risk_button)
-        self.reserve_form.addRow("Delivery:", delivery_row)
+        # The count alone in its row, the button at the end of the row below: beside the
+        # button the wrapped count lost its last line (a form row does not give a wrapped
+        # label beside a button the height of its lines).
+        self.reserve_form.addRow("Delivery:", self.delivery)
+        reserve_buttons.addWidget(self.at_risk_button)
         self.reserve_form.addRow(reserve_buttons)
 
         self.timeline = CertificateTimeline()
