@@ -233,17 +233,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         for f in check.findings:
             sys.stderr.write(
                 f"kscert: {f.severity} [{f.code}]: {one_line(f.message)} {f.fix}\n")
+        for note in check.notes:
+            sys.stderr.write(f"kscert: note: {one_line(note)}\n")
         if any(f.code == "unreadable" for f in check.findings):
             emit(args, {"ok": False, "findings": [f.to_json() for f in check.findings]}, [])
             return EXIT_USAGE
         view = server.import_certificate(request, confirmed=args.yes,
                                          acknowledge_warnings=args.yes)
         st = server.status()
-    emit(
-        args,
-        {"certificate": view.to_json(st.at), "status": st.to_json()},
-        [f"Imported: {view.info.sha256} ({view.state}) for {view.address}"],
-    )
+    data: dict[str, object] = {"certificate": view.to_json(st.at), "status": st.to_json()}
+    if check.notes:
+        data["notes"] = list(check.notes)  # as inspect --json gives them
+    emit(args, data, [f"Imported: {view.info.sha256} ({view.state}) for {view.address}",
+                      *(f"Note: {note}" for note in check.notes)])
     return EXIT_OK
 
 

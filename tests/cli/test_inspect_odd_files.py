@@ -337,3 +337,20 @@ def test_import_prints_findings_on_one_line_each(
     assert "\x1b" not in err and "\u2028" not in err
     assert all(line.startswith("kscert: ") for line in err.splitlines())
     assert not any(line.startswith("kscert: OK") for line in err.splitlines())
+
+
+def test_import_of_an_unprotected_container_given_a_password_says_so(
+    run: Run, tmp_path: Path, key: rsa.RSAPrivateKey
+) -> None:
+    """kscert import tells the note that inspect and the Certificate window tell."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    cert = compliant_certificate(key, "mdm.example.com", now, 300)
+    p12 = _write(tmp_path / "open.p12", _p12(key, cert, password=None))
+    rc, out, err = run("import", "--pkcs12", p12, "--password-stdin", "--immediately", "--yes",
+                       stdin="typed anyway\n")
+    assert rc == 0, err
+    assert "Imported:" in out and "Note: The PKCS #12 container is not protected" in out
+    assert "kscert: note: The PKCS #12 container is not protected" in err
+    rc, data = run.json("import", "--pkcs12", p12, "--password-stdin", "--after-days", "30",
+                        "--yes", stdin="typed anyway\n")
+    assert rc == 0 and "not protected by a password" in data["notes"][0]
