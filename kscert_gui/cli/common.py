@@ -256,6 +256,11 @@ def printable(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
+def counted(n: int, word: str, words: str | None = None) -> str:
+    """'1 device', '2 devices', '0 rows' (``words``: an irregular plural)."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
 def one_line(text: str) -> str:
     """``text`` as :func:`printable`, with line breaks and tabs escaped as well: a name
     from a certificate can never start a line of its own (a fake verdict)."""
@@ -281,13 +286,21 @@ def wants_json(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "json", False))
 
 
-def emit(args: argparse.Namespace, data: Mapping[str, object], text: Sequence[str]) -> None:
-    """``data`` as one JSON document with ``--json``, else the ``text`` lines."""
+def emit(args: argparse.Namespace, data: Mapping[str, object],
+         text: Sequence[str | tuple[str, ...]]) -> None:
+    """``data`` as one JSON document with ``--json``, else the ``text`` lines.
+
+    A line given as a tuple is a row of fields: each is escaped on its own and they are
+    joined by tabs (``devices list``, ``groups list``), so the tabs between the columns
+    survive while a tab inside a name is still written as ``\\x09``.
+    """
     if wants_json(args):
         sys.stdout.write(dump_json(data) + "\n")
     else:
         for line in text:
-            sys.stdout.write(one_line(line) + "\n")
+            out = ("\t".join(one_line(f) for f in line) if isinstance(line, tuple)
+                   else one_line(line))
+            sys.stdout.write(out + "\n")
 
 
 def error_code(err: KscertError) -> str:

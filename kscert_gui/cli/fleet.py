@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from kscert_gui.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    counted,
     emit,
     file_arg,
     finish_subparsers,
@@ -184,8 +185,9 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
             if report.error_count > len(report.errors):
                 sys.stderr.write(f"kscert: … and {report.error_count - len(report.errors)} "
                                  "more bad rows\n")
-            sys.stderr.write(f"kscert: error: {report.error_count} bad row(s); nothing was "
-                             "imported (--skip-bad-rows imports the good ones)\n")
+            bad = counted(report.error_count, "bad row")
+            sys.stderr.write(f"kscert: error: {bad}; nothing was imported (--skip-bad-rows "
+                             "imports the good ones)\n")
             emit(args, report.to_json(), [])
             return EXIT_ERROR
     for e in report.errors:
@@ -193,9 +195,9 @@ def cmd_devices_import(args: argparse.Namespace) -> int:
     emit(
         args,
         report.to_json(),
-        [f"Imported {report.rows} device(s) from {args.file}: {report.added} added, "
-         f"{report.updated} updated, {report.groups_created} group(s) created"
-         + (f", {report.error_count} bad row(s) skipped" if report.error_count else "")],
+        [f"Imported {counted(report.rows, 'device')} from {args.file}: {report.added} added, "
+         f"{report.updated} updated, {counted(report.groups_created, 'group')} created"
+         + (f", {counted(report.error_count, 'bad row')} skipped" if report.error_count else "")],
     )
     return EXIT_OK
 
@@ -225,18 +227,17 @@ def cmd_devices_list(args: argparse.Namespace) -> int:
         "fleet": summary.to_json(),
         "devices": [table.view(i).to_json() for i in rows],
     }
-    text: list[str] = []
+    text: list[str | tuple[str, ...]] = []
     for i in rows:
         last = table.last_sync[i] or "never"
         view = table.view(i)
         state = state_label(view.connection)
         if view.forecast is not None:
             state += f", {state_label(view.forecast)}"
-        text.append(printable(
-            f"{table.names[i]}\t{table.paths[table.group_ids[i]]}\t{table.platforms[i]}\t"
-            f"{last}\t{state}\t{view.reason}"))
+        text.append((table.names[i], table.paths[table.group_ids[i]], table.platforms[i],
+                     last, state, view.reason))
     if not wants_json(args):
-        sys.stdout.write(f"{len(rows)} device(s)\n")
+        sys.stdout.write(f"{counted(len(rows), 'device')}\n")
     emit(args, data, text)
     return EXIT_OK
 
@@ -247,8 +248,8 @@ def cmd_groups_list(args: argparse.Namespace) -> int:
     emit(
         args,
         {"groups": [g.to_json() for g in groups]},
-        [f"{g.path}\t{g.effective_hours:g} h" + (" (inherited)" if g.sync_hours is None else "")
-         + f"\t{g.devices} device(s)" for g in groups],
+        [(g.path, f"{g.effective_hours:g} h" + (" (inherited)" if g.sync_hours is None else ""),
+          counted(g.devices, "device")) for g in groups],
     )
     return EXIT_OK
 
@@ -271,8 +272,8 @@ def cmd_simulate_advance(args: argparse.Namespace) -> int:
         status = server.status()
     c = report.summary.counts
     text = [f"Simulation clock: {iso(report.start)} → {iso(report.end)}",
-            f"{report.synchronized} device(s) synchronized; {report.newly_delivered} received "
-            "the reserve certificate"]
+            f"{counted(report.synchronized, 'device')} synchronized; "
+            f"{report.newly_delivered} received the reserve certificate"]
     if report.switched_at:
         text.append(f"The reserve certificate became the main certificate at "
                     f"{iso(report.switched_at)}")
@@ -290,7 +291,7 @@ def cmd_simulate_reinstall(args: argparse.Namespace) -> int:
         raise UsageError("name the devices to re-enroll, or give --lost")
     with open_server(args, writable=True) as server:
         report = server.fleet.reinstall_agent(args.names, lost=args.lost)
-    text = [f"Reinstalled the agent on {len(report.names)} device(s) at {iso(report.at)}"]
+    text = [f"Reinstalled the agent on {counted(len(report.names), 'device')} at {iso(report.at)}"]
     text += [printable(n) for n in report.names[:20]]
     if len(report.names) > 20:
         text.append(f"… and {len(report.names) - 20} more")

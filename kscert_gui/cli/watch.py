@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from kscert_gui.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    counted,
     emit,
     finish_subparsers,
     open_server,
@@ -124,7 +125,7 @@ def _line(entry: WatchedEndpoint) -> str:
 def _check_text(result: WatchCheck) -> list[str]:
     lines = [_line(e) for e in result.results]
     lines += [f"Reminder: {printable(c.message)}" for c in result.crossings]
-    lines.append(f"Checked {len(result.results)} endpoints in {result.seconds:.2f} s; "
+    lines.append(f"Checked {counted(len(result.results), 'endpoint')} in {result.seconds:.2f} s; "
                  f"{result.unreachable} unreachable.")
     return lines
 

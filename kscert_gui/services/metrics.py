@@ -104,11 +104,8 @@ def read_metrics(server: AdministrationServer) -> MetricsReading:
     fifth of its time with 100 000 devices), each gateway's held certificate by the
     version's rule, and the watch list's last results.
     """
-    from cryptography import x509
-
     from kscert_gui.model import gateways as gateway_rules
-    from kscert_gui.model.certinfo import CertificateInfo
-    from kscert_gui.services.base import state_of
+    from kscert_gui.services.base import row_info, state_of
     from kscert_gui.services.watch import watch_list
 
     store = server.store
@@ -120,7 +117,7 @@ def read_metrics(server: AdministrationServer) -> MetricsReading:
     for source, cert_id in (("main", eff.main_id), ("reserve", eff.reserve_id)):
         if cert_id is None:
             continue
-        info = CertificateInfo.from_x509(x509.load_der_x509_certificate(by_id[cert_id].cert_der))
+        info, _chain = row_info(by_id[cert_id])  # the stored display record, no parser
         certs.append(CertMetric(source, "", info.common_name, _decimal_serial(info.serial),
                                 info.not_before, info.not_after))
     up: list[tuple[str, bool]] = []

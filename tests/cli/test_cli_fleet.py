@@ -51,7 +51,22 @@ def test_devices_list_json_and_text(demo: Run) -> None:
     host = next(d for d in data["devices"] if d["platform"] == "Linux")
     assert host["connection"] is None and host["forecast"] is None
     rc, out, _ = demo("devices", "list", "--group", "Warehouse scanners")
-    assert rc == 0 and out.startswith("200 device(s)")
+    assert rc == 0 and out.startswith("200 devices")
+
+
+def test_counts_of_one_are_singular_and_rows_keep_their_tabs(real: Run) -> None:
+    """"1 device", not "1 device(s)" nor "1 devices"; list rows are tab-separated."""
+    rc, _out, err = real("devices", "add", "phone-1", "--group", "Phones", "--platform", "iOS",
+                         "--create-group")
+    assert rc == 0, err
+    rc, out, _ = real("devices", "list")
+    assert rc == 0 and out.startswith("1 device\n")
+    # The rows are tab-separated, as a script reads them (the tabs were written as \x09).
+    fields = out.splitlines()[1].split("\t")
+    assert fields[:3] == ["phone-1", "Managed devices/Phones", "iOS"] and len(fields) == 6
+    rc, out, _ = real("groups", "list")
+    assert rc == 0 and out.splitlines()[1].split("\t") == [
+        "Managed devices/Phones", "6 h (inherited)", "1 device"]
 
 
 def test_reissue_then_list_by_state_then_simulate_the_switch(demo: Run) -> None:
