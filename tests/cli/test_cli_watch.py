@@ -170,7 +170,7 @@ def test_watch_run_checks_until_sigterm(home: Path, passfile: Path, tmp_path: Pa
     cmd = [sys.executable, "-m", "kscert_gui.cli", "--home", str(home), "--passphrase-file",
            str(passfile), "watch", "run", "--interval", "10", "--timeout", "1"]
     with process(cmd, log) as proc:
-        wait_until(lambda: "Checked 1 endpoints" in log.read_text(), "a check")
+        wait_until(lambda: "Checked 1 endpoint in" in log.read_text(), "a check")
         # Between checks the store is free: another command changes it.
         kscert(home, passfile, "watch", "add", f"127.0.0.1:{free_port()}")
         proc.send_signal(signal.SIGTERM)
