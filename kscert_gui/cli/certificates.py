@@ -254,7 +254,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     from kscert_gui.model import lint
     from kscert_gui.model.address import normalize_address
-    from kscert_gui.model.certinfo import CertificateInfo
+    from kscert_gui.model.certificate import certificate_info
     from kscert_gui.services import inputs
 
     if args.pkcs12 is None and args.key is None and args.cert_only is None:
@@ -284,14 +284,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     data: dict[str, object] = {
         "ok": ok,
         "findings": [f.to_json() for f in findings],
-        "certificate": CertificateInfo.from_x509(cert).to_json() if cert else None,
-        "chain": [CertificateInfo.from_x509(c).to_json() for c in material.chain],
+        "certificate": certificate_info(cert).to_json() if cert else None,
+        "chain": [certificate_info(c).to_json() for c in material.chain],
     }
     if material.notes:
         data["notes"] = list(material.notes)
     text = [f"{'OK' if ok else 'REFUSED'}"]
     if cert is not None:
-        info = CertificateInfo.from_x509(cert)
+        info = certificate_info(cert)
         text += [
             f"Subject:    {info.subject}",
             f"Issuer:     {info.issuer}",

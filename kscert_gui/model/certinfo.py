@@ -1,8 +1,8 @@
 """What the console shows of certificates and findings: plain frozen dataclasses.
 
 Nothing here imports cryptography (about 50 ms at start-up): the windows, the snapshot
-and the store's records use these types; :mod:`kscert_gui.model.certificate` builds them
-from cryptography objects.
+and the store's records use these types; :func:`kscert_gui.model.certificate.certificate_info`
+builds them from cryptography objects.
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ import ipaddress
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from kscert_gui.model.clock import iso, parse_instant
 from kscert_gui.model.errors import KscertError
-
-if TYPE_CHECKING:
-    from cryptography import x509
 
 Severity = Literal["error", "warning"]
 RuleSet = Literal["server", "apple", "file"]
@@ -80,13 +77,6 @@ class CertificateInfo:
     is_ca: bool
     self_signed: bool
     purposes: tuple[str, ...] = field(default=())
-
-    @classmethod
-    def from_x509(cls, cert: x509.Certificate) -> CertificateInfo:
-        """Read ``cert`` (imports cryptography: the readers only, not the windows)."""
-        from kscert_gui.model.certificate import certificate_info
-
-        return certificate_info(cert)
 
     def days_left(self, at: datetime) -> int:
         """Whole days until ``not_after`` (negative once expired)."""

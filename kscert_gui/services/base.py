@@ -10,14 +10,12 @@ core → store.
 
 from __future__ import annotations
 
-import json
 import socket
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from kscert_gui.model import gateways as gateway_rules
-from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, parse_instant, system_clock
 from kscert_gui.model.schedule import EffectiveState, SlotRecord, effective_state
 from kscert_gui.services.secrets import SecretStore
@@ -34,40 +32,6 @@ def slot_record(row: CertificateRow) -> SlotRecord:
         not_after=row.not_after,
         cancelled_at=row.ended_at if row.state == "cancelled" else None,
     )
-
-
-def info_record(info: CertificateInfo, chain: Sequence[CertificateInfo]) -> str:
-    """The ``certificate_info`` document of a record: what the console shows of the
-    certificate and its chain (:func:`row_info` reads it back)."""
-    return json.dumps({"certificate": info.to_record(),
-                       "chain": [c.to_record() for c in chain]}, sort_keys=True)
-
-
-def row_info(row: CertificateRow) -> tuple[CertificateInfo, tuple[CertificateInfo, ...]]:
-    """What the console shows of a stored certificate and its chain.
-
-    From the record's ``info`` document when it has one (no parser: the first paint of
-    the console imports no cryptography), else (a record older than schema version 3, or
-    a damaged document) from its DER.
-    """
-    if row.info is not None:
-        try:
-            doc = json.loads(row.info)
-            chain = doc["chain"]
-            if not isinstance(chain, list):
-                raise ValueError("no chain")
-            return (CertificateInfo.from_record(doc["certificate"]),
-                    tuple(CertificateInfo.from_record(c) for c in chain))
-        except (ValueError, KeyError, TypeError):
-            pass
-    from cryptography import x509
-
-    from kscert_gui.model import crypto
-
-    cert = x509.load_der_x509_certificate(row.cert_der)
-    chain_certs = crypto.read_certificates(row.chain_der) if row.chain_der else []
-    return (CertificateInfo.from_x509(cert),
-            tuple(CertificateInfo.from_x509(c) for c in chain_certs))
 
 
 def state_of(rows: Sequence[CertificateRow], at: datetime) -> EffectiveState:

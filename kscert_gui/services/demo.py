@@ -14,15 +14,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kscert_gui.model import crypto
-from kscert_gui.model.certinfo import CertificateInfo
+from kscert_gui.model.certificate import certificate_info
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import RefusedError
 from kscert_gui.model.fleet import stays_offline
 from kscert_gui.model.gateways import DEFAULT_AGENT_PORT, DEFAULT_MOBILE_PORT
-from kscert_gui.services.base import info_record
 from kscert_gui.services.device_csv import ROOT_GROUP
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import DB_NAME, LOCK_NAME, OWNER_NAME, Store, store_exists
+from kscert_gui.services.store.certificates import info_record
 
 DEMO_ADDRESS = "mdm.training.example"
 DEMO_NAME = "Training"
@@ -132,7 +132,7 @@ def _populate(home: Path, secrets: SecretStore, now: datetime, *, pin_clock: boo
             passphrase = new_passphrase()
             secrets.set_passphrase(store.store_id, passphrase)
         key_blob = crypto.encrypt_private_key(issued.private_key, passphrase)
-        info = CertificateInfo.from_x509(issued.certificate)
+        info = certificate_info(issued.certificate)
         with store.transaction() as conn:
             store.set_meta(conn, "name", DEMO_NAME)
             store.set_meta(conn, "kind", "training")

@@ -28,8 +28,9 @@ from kscert_gui.model.errors import (
 )
 from kscert_gui.model.fleet import HOST_PLATFORMS, group_path
 from kscert_gui.model.schedule import EffectiveState
-from kscert_gui.services.base import Part, row_info, state_of
+from kscert_gui.services.base import Part, state_of
 from kscert_gui.services.fleet_service import lookup_group
+from kscert_gui.services.store.certificates import row_info
 from kscert_gui.services.views import DistributionPointView, HeldCertificate, HostDevice, ScopeGroup
 
 if TYPE_CHECKING:

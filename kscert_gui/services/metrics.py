@@ -105,7 +105,8 @@ def read_metrics(server: AdministrationServer) -> MetricsReading:
     version's rule, and the watch list's last results.
     """
     from kscert_gui.model import gateways as gateway_rules
-    from kscert_gui.services.base import row_info, state_of
+    from kscert_gui.services.base import state_of
+    from kscert_gui.services.store.certificates import row_info
     from kscert_gui.services.watch import watch_list
 
     store = server.store

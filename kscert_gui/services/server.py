@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal
 
 from kscert_gui.model import gateways as gateway_rules
 from kscert_gui.model.address import normalize_address
-from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import Clock, ensure_utc, iso, system_clock
 from kscert_gui.model.errors import (
     ConfirmationRequiredError,
@@ -32,12 +31,13 @@ from kscert_gui.model.schedule import (
     EffectiveState,
     TermIssue,
 )
-from kscert_gui.services.base import Core, info_record, row_info, slot_record, state_of
+from kscert_gui.services.base import Core, slot_record, state_of
 from kscert_gui.services.endpoint_service import Endpoints
 from kscert_gui.services.fleet_service import Fleet, fleet_warnings
 from kscert_gui.services.gateway_service import DistributionPoints
 from kscert_gui.services.secrets import SecretStore, new_passphrase
 from kscert_gui.services.store import CertificateRow, Store
+from kscert_gui.services.store.certificates import info_record, row_info
 
 # Importable from here too (the benchmarks use this path).
 from kscert_gui.services.views import CertView as CertView
@@ -484,9 +484,10 @@ class AdministrationServer:
         action: str,
     ) -> CertView:
         from kscert_gui.model import crypto
+        from kscert_gui.model.certificate import certificate_info
 
-        info = CertificateInfo.from_x509(cert)
-        record = info_record(info, [CertificateInfo.from_x509(c) for c in chain])
+        info = certificate_info(cert)
+        record = info_record(info, [certificate_info(c) for c in chain])
         with self.store.transaction() as conn:
             rows = self.store.list_certificates(conn)
             eff = self._state(rows, at)
@@ -555,6 +556,7 @@ class AdministrationServer:
     def check_import(self, request: ImportRequest) -> ImportCheck:
         """Read the files and run the §4 check and the §5 term rules (no change)."""
         from kscert_gui.model import lint
+        from kscert_gui.model.certificate import certificate_info
 
         context = self.term_context()
         at = context.at
@@ -563,9 +565,9 @@ class AdministrationServer:
         findings = lint.check(material, at, None, switch_at or at)
         return ImportCheck(
             certificate=(
-                CertificateInfo.from_x509(material.certificate) if material.certificate else None
+                certificate_info(material.certificate) if material.certificate else None
             ),
-            chain=tuple(CertificateInfo.from_x509(c) for c in material.chain),
+            chain=tuple(certificate_info(c) for c in material.chain),
             findings=tuple(findings),
             issues=context.issues(request.term_days),
             switch_at=switch_at,
@@ -582,6 +584,7 @@ class AdministrationServer:
     ) -> CertView:
         """Install another certificate after the requirements check (DESIGN §4)."""
         from kscert_gui.model import crypto, lint
+        from kscert_gui.model.certificate import certificate_info
 
         self.store.require_writable()
         context = self.term_context()
@@ -608,7 +611,7 @@ class AdministrationServer:
             raise RefusedError("The certificate or its private key is missing.")
         passphrase = self._passphrase(create=True)
         key_blob = crypto.encrypt_private_key(material.private_key, passphrase)
-        info = CertificateInfo.from_x509(material.certificate)
+        info = certificate_info(material.certificate)
         address = info.san[0] if info.san else info.common_name
         view = self._add_record(
             source="custom",

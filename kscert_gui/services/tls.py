@@ -65,6 +65,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from kscert_gui.model.certificate import certificate_info
 from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.errors import KscertError, NotFoundError, UsageError
 
@@ -555,7 +556,7 @@ def _read_chain(ders: list[bytes]) -> tuple[CertificateInfo, ...] | str:
     chain: list[CertificateInfo] = []
     for n, der in enumerate(ders):
         try:
-            chain.append(CertificateInfo.from_x509(x509.load_der_x509_certificate(der)))
+            chain.append(certificate_info(x509.load_der_x509_certificate(der)))
         except Exception as err:  # cryptography raises more than ValueError (DESIGN §4)
             detail = str(err).strip() or type(err).__name__
             if isinstance(err, x509.DuplicateExtension):

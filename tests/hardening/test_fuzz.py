@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kscert_gui.model import crypto, lint
-from kscert_gui.model.certinfo import CertificateInfo
+from kscert_gui.model.certificate import certificate_info
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services import device_csv, inputs
 
@@ -281,7 +281,7 @@ def check_material(material: crypto.Material) -> None:
         assert finding.message and finding.fix
     for cert in [material.certificate, *material.chain]:
         if cert is not None:
-            timed(lambda c=cert: CertificateInfo.from_x509(c).to_json())  # type: ignore[misc]
+            timed(lambda c=cert: certificate_info(c).to_json())  # type: ignore[misc]
     if material.certificate is not None:
         for address in (None, "mdm.fuzz.example", "192.0.2.1"):
             findings = timed(lambda a=address: lint.check(  # type: ignore[misc]

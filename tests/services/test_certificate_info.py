@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from kscert_gui.model import crypto
+from kscert_gui.model.certificate import certificate_info
 from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.services import store as store_module
-from kscert_gui.services.base import info_record, row_info
 from kscert_gui.services.secrets import MemorySecretStore
 from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.store import Store
+from kscert_gui.services.store.certificates import info_record, row_info
 from kscert_gui.services.views import ReissueRequest
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -29,14 +30,14 @@ def test_a_reissued_certificate_is_stored_with_its_display_record(tmp_path: Path
         view = server.reissue(ReissueRequest("mdm.example.test", None), confirmed=True)
         (row,) = server.store.list_certificates()
         assert row.info is not None
-        parsed = CertificateInfo.from_x509(crypto.read_certificates(row.cert_der)[0])
+        parsed = certificate_info(crypto.read_certificates(row.cert_der)[0])
         assert row_info(row) == (parsed, ())
         assert view.info == parsed and server.status().main.info == parsed  # type: ignore[union-attr]
 
 
 def test_the_record_round_trips_and_a_bad_one_is_refused() -> None:
     issued = crypto.issue_certificate("mdm.example.test", AT)
-    info = CertificateInfo.from_x509(issued.certificate)
+    info = certificate_info(issued.certificate)
     assert CertificateInfo.from_record(info.to_record()) == info
     bad: object
     for bad in (None, [], {}, {**info.to_record(), "san": "x"},
@@ -48,7 +49,7 @@ def test_the_record_round_trips_and_a_bad_one_is_refused() -> None:
 def _version_2_store_with_a_certificate(home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A store as the previous version wrote it: no certificate_info table."""
     issued = crypto.issue_certificate("mdm.example.test", AT)
-    info = CertificateInfo.from_x509(issued.certificate)
+    info = certificate_info(issued.certificate)
     with monkeypatch.context() as m:
         m.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:2])
         with Store.open(home, writable=True) as store, store.transaction() as conn:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tlskit import raw_server
 from watchkit import garbage, silence, trickle
 
+from kscert_gui.model.certificate import certificate_info
 from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.model.errors import NotFoundError, StoreError, UsageError
@@ -41,7 +42,7 @@ AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 def leaf(not_before: datetime, days: int, cn: str = "mdm.example.com") -> CertificateInfo:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = compliant_certificate(key, cn, not_before, days)  # type: ignore[arg-type]
-    return CertificateInfo.from_x509(cert)
+    return certificate_info(cert)
 
 
 class Recorded:

@@ -233,8 +233,7 @@ def _migrate_to_3(conn: sqlite3.Connection) -> None:
     """What the console shows of each certificate, kept beside its DER (showing the
     console then imports no cryptography: bench/startup.py). Existing records are read
     once here."""
-    from kscert_gui.services.base import info_record, row_info
-    from kscert_gui.services.store.certificates import create_info_table
+    from kscert_gui.services.store.certificates import create_info_table, info_record, row_info
 
     create_info_table(conn)
     for row in Certificates(lambda: conn, threading.RLock()).all(conn):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, cast, get_args
 
+from kscert_gui.model.certinfo import CertificateInfo
 from kscert_gui.model.clock import iso
 from kscert_gui.model.errors import NotFoundError
 from kscert_gui.services.store.repository import (
@@ -43,7 +45,7 @@ class CertificateRow:
     activated_at: datetime | None
     ended_at: datetime | None
     #: What the console shows of the certificate and its chain, as JSON (table
-    #: ``certificate_info``; :func:`kscert_gui.services.base.row_info`), so that showing
+    #: ``certificate_info``; :func:`row_info`), so that showing
     #: it needs no DER parser. None for a record written before schema version 3.
     info: str | None = None
 
@@ -79,6 +81,41 @@ def _row_to_certificate(row: Sequence[object]) -> CertificateRow:
         ended_at=parse_optional_time(cast("str | None", ended_at)),
         info=info if isinstance(info, str) else None,
     )
+
+
+def info_record(info: CertificateInfo, chain: Sequence[CertificateInfo]) -> str:
+    """The ``certificate_info`` document of a record: what the console shows of the
+    certificate and its chain (:func:`row_info` reads it back)."""
+    return json.dumps({"certificate": info.to_record(),
+                       "chain": [c.to_record() for c in chain]}, sort_keys=True)
+
+
+def row_info(row: CertificateRow) -> tuple[CertificateInfo, tuple[CertificateInfo, ...]]:
+    """What the console shows of a stored certificate and its chain.
+
+    From the record's ``info`` document when it has one (no parser: the first paint of
+    the console imports no cryptography), else (a record older than schema version 3, or
+    a damaged document) from its DER.
+    """
+    if row.info is not None:
+        try:
+            doc = json.loads(row.info)
+            chain = doc["chain"]
+            if not isinstance(chain, list):
+                raise ValueError("no chain")
+            return (CertificateInfo.from_record(doc["certificate"]),
+                    tuple(CertificateInfo.from_record(c) for c in chain))
+        except (ValueError, KeyError, TypeError):
+            pass
+    from cryptography import x509
+
+    from kscert_gui.model import crypto
+    from kscert_gui.model.certificate import certificate_info
+
+    cert = x509.load_der_x509_certificate(row.cert_der)
+    chain_certs = crypto.read_certificates(row.chain_der) if row.chain_der else []
+    return (certificate_info(cert),
+            tuple(certificate_info(c) for c in chain_certs))
 
 
 def create_info_table(conn: sqlite3.Connection) -> None:
