@@ -14,7 +14,7 @@ logged, stored in settings or put in a message.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -359,7 +359,7 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
             self.findings.set_verdicts(verdicts)
             self.notes.set_verdicts(
                 [Verdict("notice", "note", text.localize(n)) for n in check.notes])
-            self.status_label.setText(self._summary(check))
+            self.status_label.setText(self._summary(check, verdicts))
             self.status_label.setStyleSheet(
                 f"color: {text.ALERT_COLOR}" if check.blocked else ""
             )
@@ -368,7 +368,8 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         self.sig_checked.emit()
 
     @staticmethod
-    def _summary(check: ImportCheck) -> str:
+    def _summary(check: ImportCheck, verdicts: Sequence[Verdict]) -> str:
+        """One line over the findings; ``verdicts``: the rows listed under it."""
         if check.certificate is None:
             # Nothing could be read: say why (a wrong password is not "no certificate").
             first = check.errors[0].message if check.errors else "no certificate was found."
@@ -378,10 +379,15 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         if errors:
             return (f"{subject}: {errors} error" + ("s" if errors != 1 else "")
                     + " — this certificate cannot be used.")
+        # Every warning row counts, not only the findings' (an activation term, another
+        # connection address): "meets the requirements." over a warning read as all clear.
+        warnings = sum(1 for v in verdicts if v.severity == "warning")
+        if not warnings:
+            return f"{subject}: meets the requirements."
+        said = f"{subject}: meets the requirements, with {text.count(warnings, 'warning')}"
         if check.warnings:
-            return (f"{subject}: meets the requirements, with warnings that you must "
-                    "acknowledge.")
-        return f"{subject}: meets the requirements."
+            return f"{said} that you must acknowledge."
+        return f"{said} (listed below)."
 
     def _acceptable(self) -> bool:
         check = self.check

@@ -1,0 +1,72 @@
+"""The summary line of the Certificate window (Other certificate) over its findings: it
+says that warnings are listed when any are (it said "meets the requirements." over a
+warning row)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from uikit import (
+    ADDRESS,
+    ModalDriver,
+    click,
+    make_certificate,
+    make_env,
+    open_certificates,
+    open_window,
+    wait_idle,
+    write_pkcs12,
+)
+
+from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+from kscert_gui.ui.properties.certificates import CertificatesPage
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
+
+
+def _summary_of(qtbot: QtBot, page: CertificatesPage, p12: Path) -> dict[str, object]:
+    """Browse… on the Certificates page, the file in the Certificate window, its summary."""
+    seen: dict[str, object] = {}
+
+    def fill(dialog: OtherCertificateDialog) -> None:
+        dialog.p12_file.set_path(p12)
+        qtbot.waitUntil(lambda: dialog.is_idle() and dialog.check is not None,
+                        timeout=60_000)
+        seen["codes"] = dialog.findings.codes()
+        seen["severities"] = [v.severity for v in dialog.findings.verdicts]
+        seen["status"] = dialog.status_label.text()
+        seen["ok"] = dialog.ok_button.isEnabled()
+        click(dialog.cancel_button)
+
+    click(page.radio_other)
+    driver = ModalDriver(OtherCertificateDialog, fill)
+    click(page.browse_button)
+    driver.check()
+    wait_idle(qtbot)
+    return seen
+
+
+def test_a_warning_row_is_counted_in_the_summary(qtbot: QtBot, tmp_path: Path) -> None:
+    window = open_window(qtbot, make_env(tmp_path, main_age_days=350))
+    _props, page = open_certificates(qtbot, window)
+    # A good certificate for another name than the one devices connect to: one warning.
+    seen = _summary_of(qtbot, page, write_pkcs12(
+        tmp_path / "elsewhere.p12", make_certificate("mdm.elsewhere.example"), None))
+    assert seen["codes"] == ["address-change"]
+    assert seen["severities"] == ["warning"]
+    status = str(seen["status"])
+    assert status == ("CN=mdm.elsewhere.example: meets the requirements, with 1 warning "
+                      "(listed below)."), status
+    assert seen["ok"] is True
+
+
+def test_no_warning_keeps_the_plain_summary(qtbot: QtBot, tmp_path: Path) -> None:
+    window = open_window(qtbot, make_env(tmp_path, main_age_days=350))
+    _props, page = open_certificates(qtbot, window)
+    seen = _summary_of(qtbot, page, write_pkcs12(
+        tmp_path / "same.p12", make_certificate(ADDRESS), None))
+    assert seen["codes"] == []
+    assert seen["status"] == f"CN={ADDRESS}: meets the requirements."
+
