@@ -153,6 +153,18 @@ def cutover(status: ServerStatus) -> Expiry:
                   "unless they synchronize before", f.at_risk > 0)
 
 
+_ORDINARY_FIRST_WORD = re.compile(r"(?:A|[A-Z][a-z]+)(?![\w.#-])")
+
+
+def after_colon(sentence: str) -> str:
+    """``sentence`` as it reads joined after a colon ("The file cannot be used: the file is
+    …"): its first word in lower case when it is an ordinary capitalised word; a name or an
+    abbreviation ("PKCS #12 …", "X.509 …") is kept as it is."""
+    if _ORDINARY_FIRST_WORD.match(sentence):
+        return sentence[0].lower() + sentence[1:]
+    return sentence
+
+
 def thousands(n: int) -> str:
     """1 250 with a no-break space, as the design writes counts."""
     return f"{n:,}".replace(",", "\u00a0")

@@ -1,6 +1,7 @@
 """The summary line of the Certificate window (Other certificate) over its findings: it
 says that warnings are listed when any are (it said "meets the requirements." over a
-warning row)."""
+warning row), and a reason joined after "The file cannot be used:" reads on in lower case
+("… used: The file is …" read as two sentences)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,30 @@ def test_no_warning_keeps_the_plain_summary(qtbot: QtBot, tmp_path: Path) -> Non
     assert seen["codes"] == []
     assert seen["status"] == f"CN={ADDRESS}: meets the requirements."
 
+
+def test_the_reason_a_file_cannot_be_used_reads_on_after_the_colon(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = open_window(qtbot, make_env(tmp_path, main_age_days=350))
+    _props, page = open_certificates(qtbot, window)
+    damaged = tmp_path / "damaged.p12"
+    damaged.write_bytes(b"this is not a PKCS #12 container")
+    seen = _summary_of(qtbot, page, damaged)
+    assert seen["codes"] == ["unreadable"]
+    status = str(seen["status"])
+    assert status.startswith("The file cannot be used: the file is not a PKCS #12 container"), (
+        status)
+    assert seen["ok"] is False
+
+
+@pytest.mark.parametrize(("reason", "joined"), [
+    ("The file is empty.", "the file is empty."),
+    ("A password is needed.", "a password is needed."),
+    ("PKCS #12 data is damaged.", "PKCS #12 data is damaged."),
+    ("X.509 data is damaged.", "X.509 data is damaged."),
+    ("no certificate was found.", "no certificate was found."),
+])
+def test_after_colon_keeps_names_and_abbreviations(reason: str, joined: str) -> None:
+    from kscert_gui.ui import text
+
+    assert text.after_colon(reason) == joined

@@ -373,7 +373,7 @@ class OtherCertificateDialog(RequestDialog[ImportRequest]):
         if check.certificate is None:
             # Nothing could be read: say why (a wrong password is not "no certificate").
             first = check.errors[0].message if check.errors else "no certificate was found."
-            return f"The file cannot be used: {first}"
+            return f"The file cannot be used: {text.after_colon(first)}"
         subject = check.certificate.subject
         errors = len(check.errors) + sum(1 for i in check.issues if i.severity == "error")
         if errors:
