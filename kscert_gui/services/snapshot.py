@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from kscert_gui.services.server import AdministrationServer
@@ -33,6 +33,8 @@ class GroupCounts:
     blocked: int = 0
     lost: int = 0
     at_risk: int = 0
+    delivered: int = 0
+    expected: int = 0
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,10 @@ def state_order(table: DeviceTable, order: tuple[int, ...]) -> dict[str, tuple[i
 
 def group_counts(table: DeviceTable) -> dict[int, GroupCounts]:
     """Each group's §6.1 counts, its subgroups' devices included."""
-    own: dict[int, list[int]] = {gid: [0, 0, 0, 0, 0] for gid in table.groups}
+    width = len(fields(GroupCounts))
+    own: dict[int, list[int]] = {gid: [0] * width for gid in table.groups}
     index = {"connected": 1, "blocked": 2, "lost": 3}
+    outlook = {"at-risk": 4, "delivered": 5, "expected": 6}
     forecast = table.reading.forecast
     for row, (gid, conn) in enumerate(zip(table.group_ids, table.reading.connection,
                                           strict=True)):
@@ -110,9 +114,10 @@ def group_counts(table: DeviceTable) -> dict[int, GroupCounts]:
         counts = own[gid]
         counts[0] += 1
         counts[index[conn]] += 1
-        if forecast[row] == "at-risk":
-            counts[4] += 1
-    total: dict[int, list[int]] = {gid: [0, 0, 0, 0, 0] for gid in table.groups}
+        state = forecast[row]
+        if state is not None:
+            counts[outlook[state]] += 1
+    total: dict[int, list[int]] = {gid: [0] * width for gid in table.groups}
     for gid, counts in own.items():
         seen: set[int] = set()
         current: int | None = gid

@@ -467,8 +467,13 @@ class MainWindow(QMainWindow):
                     text.main_expiry(st).text,
                 ]
             if st.reserve is not None and st.switch_at is not None:
-                lines.append(f"Reserve certificate becomes main at {text.instant(st.switch_at)}; "
-                             + text.delivery(st))
+                line = f"Reserve certificate becomes main at {text.instant(st.switch_at)}"
+                # The warning that not every device has it says the count already (and
+                # what it means): the count once.
+                if any(w.code == "reserve-not-delivered" for w in st.warnings):
+                    lines.append(f"{line}.")
+                else:
+                    lines.append(f"{line}; {text.delivery(st)}")
             # The services write for the command line (ISO 8601 UTC, plain counts).
             lines += [text.localize(w.message) for w in st.warnings]
             lines.append(

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kscert_gui.model.connection import DEVICE_STATES, from_epoch
+from kscert_gui.model.connection import DEVICE_STATES, FleetCounts, from_epoch
 from kscert_gui.model.fleet import STATE_TEXT
-from kscert_gui.services.snapshot import Snapshot
+from kscert_gui.services.snapshot import GroupCounts, Snapshot
 from kscert_gui.services.views import DeviceTable
 from kscert_gui.ui import ids, text
 from kscert_gui.ui.devices.chart import ChartData, DeliveryChart
@@ -59,11 +59,14 @@ def make_device_view(model: DeviceTableModel, name: str, accessible: str) -> QTa
     return view
 
 
-def summary_text(table: DeviceTable) -> str:
-    """The §6.1 counts in words: the connection now, then the cut-over."""
-    c = table.counts
+def summary_text(table: DeviceTable, group: GroupCounts | None = None) -> str:
+    """The §6.1 counts in words: the connection now, then the cut-over; of the devices of
+    ``group`` (a group with its subgroups, as the snapshot counted them) when given, else
+    of every device."""
+    c: FleetCounts | GroupCounts = table.counts if group is None else group
     total = text.thousands(c.devices)
-    now = (f"{text.thousands(c.connected)} of {total} mobile devices are connected"
+    where = "" if group is None else " in this group"
+    now = (f"{text.thousands(c.connected)} of {total} mobile devices{where} are connected"
            + (f", {text.thousands(c.blocked)} blocked" if c.blocked else "")
            + (f", {text.thousands(c.lost)} lost the connection" if c.lost else "") + ".")
     situation = table.situation

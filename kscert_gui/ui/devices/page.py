@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from kscert_gui.model.connection import DEVICE_STATES
 from kscert_gui.model.fleet import STATE_TEXT
 from kscert_gui.services.fleet_service import DeviceImportError
+from kscert_gui.services.snapshot import GroupCounts
 from kscert_gui.services.views import (
     DeviceImportReport,
     DeviceTable,
@@ -70,6 +72,8 @@ class DevicesPage(QWidget):
         self.task: tasks.Task[Any] | None = None
         self.table: DeviceTable | None = None
         self._group_id: int | None = None
+        #: The snapshot's counts per group (its subgroups included).
+        self._group_counts: Mapping[int, GroupCounts] | None = None
         self.setObjectName(ids.PAGE_DEVICES)
         self.setAccessibleName("Managed devices")
 
@@ -234,6 +238,7 @@ class DevicesPage(QWidget):
             self.count.setText(str(reading.error))
             return
         snap = reading.snapshot
+        self._group_counts = snap.group_counts
         self._loaded(snap.devices, training=snap.status.training, name_order=snap.name_order)
 
     def _loaded(self, table: DeviceTable, *, training: bool,
@@ -241,7 +246,7 @@ class DevicesPage(QWidget):
         self.table = table
         self._fill_groups(table)
         self.model.set_table(table, name_order)
-        self.delivery.setText(summary_text(table))
+        self._show_summary()
         self.sim_group.setVisible(training)
         if training:
             self.sim_clock.setText(f"Now: {text.instant(table.at)}")
@@ -284,6 +289,16 @@ class DevicesPage(QWidget):
         gid = self._group_id
         self.model.set_filter(groups=None if gid is None or gid not in self.table.paths
                               else subgroups(self.table, gid))
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        """The counts of the group shown (with its subgroups), else of every device."""
+        if self.table is None:
+            return
+        counts = self._group_counts or {}
+        gid = self._group_id
+        group = counts.get(gid) if gid is not None else None
+        self.delivery.setText(summary_text(self.table, group))
 
     def _show_count(self, shown: int) -> None:
         self.save_button.setEnabled(shown > 0)
