@@ -28,7 +28,9 @@ the store shares one connection between threads (services/store opens it with
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -54,6 +56,58 @@ RENDER_BUDGET_S = 0.0
 
 #: The feeds that are handing a reading to their views now (see :func:`rendering`).
 _rendering: set[StatusFeed] = set()
+
+
+class _Disposer:
+    """Frees the readings no view shows any more, off the GUI thread and piece by piece.
+
+    A snapshot of 100 000 devices holds a few dozen tuples of 100 000 items; freeing it at
+    once is one C call of ~7 ms during which no other thread runs (bench/responsiveness.py
+    measured it as most of the Certificates page's 8 ms, the view that happened to drop
+    the last reference). Here every part is freed on its own, the interpreter lock given
+    up between them, so neither the GUI thread nor a worker waits more than ~1 ms.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def dispose(self, obj: object) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kscert-disposer",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(obj)
+
+    def _run(self) -> None:
+        while True:
+            obj = self._queue.get()
+            parts: list[object] = []
+            _take_apart(obj, parts, depth=4)
+            del obj  # the containers go; their parts are still held by ``parts``
+            while parts:
+                parts.pop()
+                time.sleep(0)  # let the GUI thread have the interpreter lock
+
+
+def _take_apart(obj: object, parts: list[object], depth: int) -> None:
+    """Collect the fields of frozen dataclasses (and the values of plain containers of
+    them), so that each large tuple is freed on its own."""
+    parts.append(obj)
+    if depth <= 0:
+        return
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            _take_apart(getattr(obj, f.name), parts, depth - 1)
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            if dataclasses.is_dataclass(value) or isinstance(value, tuple):
+                _take_apart(value, parts, depth - 1)
+
+
+_disposer = _Disposer()
 
 
 def rendering() -> bool:
@@ -110,6 +164,8 @@ class StatusFeed(QObject):
         #: The background read running now (None when idle).
         self.task: tasks.Task[StatusReading] | None = None
         self._views: list[_View] = []
+        #: Readings replaced by a newer one whose round is not over yet.
+        self._retired: list[StatusReading] = []
         #: The reading being handed to the views, and the next view to get it.
         self._pending: StatusReading | None = None
         self._next_view = 0
@@ -182,6 +238,9 @@ class StatusFeed(QObject):
         if self._closed or reading.ticket <= self._applied:
             return False
         self._applied = reading.ticket
+        if self.latest is not None and self.latest is not reading:
+            # Kept until every view has the new one, then freed off the GUI thread.
+            self._retired.append(self.latest)
         if reading.status is not None:
             self.latest = reading
         # A newer reading restarts the round: the views that had the older one get this.
@@ -213,6 +272,9 @@ class StatusFeed(QObject):
         _rendering.discard(self)
         self._rendered = reading.ticket
         self.sig_status.emit(reading)
+        retired, self._retired = self._retired, []
+        for old in retired:
+            _disposer.dispose(old)  # the views hold the new reading now: ours is the last
 
     def request(self, *, again: bool = False) -> tasks.Task[StatusReading] | None:
         """Read in the background and apply; None if no read started now.
