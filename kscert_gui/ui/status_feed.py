@@ -86,10 +86,13 @@ class _Disposer:
             obj = self._queue.get()
             parts: list[object] = []
             _take_apart(obj, parts, depth=4)
-            del obj  # the containers go; their parts are still held by ``parts``
-            while parts:
-                parts.pop()
+            del obj
+            # Containers come before their parts (pre-order): dropping them first leaves
+            # each part held by ``parts`` alone, so each is freed by its own assignment.
+            for index in range(len(parts)):
+                parts[index] = None
                 time.sleep(0)  # let the GUI thread have the interpreter lock
+            parts.clear()
 
 
 def _take_apart(obj: object, parts: list[object], depth: int) -> None:
