@@ -87,6 +87,24 @@ class Core:
                 return simulated
         return real
 
+    @property
+    def clock(self) -> Clock:
+        """The real clock (reading it reads no store: the GUI thread may)."""
+        return self._clock
+
+    def real_time_of(self, at: datetime) -> datetime | None:
+        """The instant of the real clock at which :meth:`now` reads ``at``: ``at`` itself on
+        a real store; None where the clock stands still (a training store without its
+        anchor), so that no real time moves it on."""
+        if self.training:
+            sim = self.store.get_meta("sim_now")
+            if sim:
+                anchor = (self.store.get_meta("sim_anchor") or "").split(" ")
+                if len(anchor) == 2 and anchor[0] == sim:
+                    return parse_instant(anchor[1]) + (ensure_utc(at) - parse_instant(sim))
+                return None
+        return ensure_utc(at)
+
     def simulated_until(self) -> datetime:
         """The simulated instant last written (devices have synchronized up to it)."""
         sim = self.store.get_meta("sim_now") if self.training else None

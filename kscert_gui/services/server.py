@@ -163,6 +163,11 @@ class AdministrationServer:
         """The current instant: a training store's simulation clock, else the real clock."""
         return self.core.now()
 
+    @property
+    def clock(self) -> Clock:
+        """The real clock it was given (reading it reads no store)."""
+        return self.core.clock
+
     def server_version(self) -> str:
         return self.core.server_version()
 
@@ -351,6 +356,7 @@ class AdministrationServer:
             reserve_pending=eff.reserve_id is not None,
             sync=sync,
             mobile_devices=count,
+            real_at=self.core.real_time_of(when),
         )
 
     def check_term(self, term_days: int | None, at: datetime | None = None) -> list[TermIssue]:

@@ -7,7 +7,7 @@ services build them, the snapshot carries them, the views render them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -199,6 +199,18 @@ class TermContext:
     reserve_pending: bool
     sync: SyncPeriod
     mobile_devices: int
+    #: The real clock's instant when the store's clock read ``at`` (None: a training
+    #: store's clock that stands still): what :meth:`as_of` moves on from.
+    real_at: datetime | None = None
+
+    def as_of(self, real_now: datetime) -> TermContext:
+        """This context at the real clock's ``real_now``: a store's clock that runs with real
+        time has moved on since the reading by as much (one that stands still has not).
+        A window open for a minute plans from the instant OK is pressed, not from when the
+        snapshot was read."""
+        if self.real_at is None or real_now <= self.real_at:
+            return self
+        return replace(self, at=self.at + (real_now - self.real_at), real_at=real_now)
 
     def issues(self, term_days: int | None) -> tuple[TermIssue, ...]:
         return tuple(check_term(

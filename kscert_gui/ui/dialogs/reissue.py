@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kscert_gui.model.clock import Clock, ensure_utc, system_clock
 from kscert_gui.model.errors import KscertError
 from kscert_gui.services.server import AdministrationServer
 from kscert_gui.services.views import ReissuePlan, ReissueRequest, TermContext
@@ -48,15 +49,21 @@ class ReissueDialog(RequestDialog[ReissueRequest]):
         parent: QWidget | None = None,
         *,
         confirm: Confirm | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """``context``: the snapshot's term context (a console or server is read once, for
         scripts and tests); every edit is validated against it without a store read.
         ``confirm``: asked on OK with the request and its plan; False keeps the window open
-        with everything entered (No on the confirmation returns here)."""
+        with everything entered (No on the confirmation returns here).
+        ``clock``: the real clock (the server's; default the system's): on OK the context
+        is moved on by the time that passed since it was read."""
         super().__init__(parent)
         self._confirm = confirm
         if not isinstance(context, TermContext):
-            context = as_console(context).server.term_context()
+            server = as_console(context).server
+            clock = clock or server.clock
+            context = server.term_context()
+        self._clock: Clock = clock or system_clock
         self._context = context
         self._plan: ReissuePlan | None = None
         self.setObjectName(ids.REISSUE_DIALOG)
@@ -171,11 +178,14 @@ class ReissueDialog(RequestDialog[ReissueRequest]):
     @classmethod
     def ask(
         cls, parent: QWidget | None, context: TermContext | Console | AdministrationServer,
-        *, confirm: Confirm | None = None,
+        *, confirm: Confirm | None = None, clock: Clock | None = None,
     ) -> ReissueRequest | None:
-        return cls(context, parent, confirm=confirm).run()
+        return cls(context, parent, confirm=confirm, clock=clock).run()
 
     def accept(self) -> None:
+        # The switch time the confirmation names is the one of now: a store's clock that
+        # runs with real time has moved on since the snapshot was read (no store read).
+        self._context = self._context.as_of(ensure_utc(self._clock()))
         if not self._validate() or self._plan is None:
             return
         request = self.request()

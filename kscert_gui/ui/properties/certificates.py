@@ -499,7 +499,8 @@ class CertificatesPage(QWidget):
             return  # the buttons come on with the first snapshot
         # The window validates against the snapshot's term context and asks the
         # confirmation itself: No returns to it with everything entered kept (DESIGN §5).
-        request = ReissueDialog.ask(self, latest.snapshot.term, confirm=self._confirm_reissue)
+        request = ReissueDialog.ask(self, latest.snapshot.term, confirm=self._confirm_reissue,
+                                    clock=self.console.server.clock)
         if request is None:
             return
         console = self.console
