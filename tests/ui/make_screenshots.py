@@ -97,7 +97,7 @@ def main() -> int:
         window.status_feed.wait_for_first()
         settle(app, window)
         props = window.open_properties()
-        props.resize(1080, 860)
+        props.resize(1080, 1000)
         settle(app, props)
         shoot(app, props, "certificates-page.png")
 
@@ -129,10 +129,13 @@ def main() -> int:
         console.server.fleet.simulate_advance(timedelta(days=2))
         refreshed(window)
         props = window.open_properties()
-        props.resize(1080, 860)
+        props.resize(1080, 1000)
         settle(app, props)
         shoot(app, props, "certificates-page-reserve.png")
 
+        # Wide enough for every column of the list (at 1 080 pixels the scope column is
+        # behind the horizontal scroll bar).
+        props.resize(1200, 620)
         props.select_section(ids.SECTION_DISTRIBUTION_POINTS)
         settle(app, props)
         shoot(app, props, "distribution-points.png")
