@@ -1,7 +1,9 @@
 """The Reissue certificate window's confirmation names the switch time of the moment OK
 is pressed: on a store whose clock runs with real time (a real store, a training store
 made to run) it named the time of the snapshot the window opened with, a minute or more
-early by the time a person had chosen the term. A clock that stands still stays put."""
+early by the time a person had chosen the term. A clock that stands still stays put. The
+Certificate window's (Other certificate) confirmation likewise: it named the time its
+files were checked."""
 
 from __future__ import annotations
 
@@ -13,21 +15,25 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from uikit import (
+    ADDRESS,
     Env,
     ModalDriver,
     click,
     demo_env,
     key,
+    make_certificate,
     make_env,
     open_certificates,
     open_window,
     wait_idle,
+    write_pkcs12,
 )
 
 from kscert_gui.model.clock import FixedClock
 from kscert_gui.services.demo import create_demo_store
 from kscert_gui.services.secrets import MemorySecretStore
 from kscert_gui.ui import messages, text
+from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
 from kscert_gui.ui.dialogs.reissue import ReissueDialog
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
@@ -102,3 +108,42 @@ def test_a_clock_that_stands_still_names_the_same_time(
     question, opened = _confirmation_after_a_wait(qtbot, env, monkeypatch)
     assert f"main certificate at {text.instant(opened + timedelta(days=TERM_DAYS))}." in (
         question), question
+
+
+def test_the_certificate_window_names_the_switch_time_of_pressing_ok(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions: list[str] = []
+
+    def no(parent: QWidget | None, title: str, question: str, default_no: bool) -> bool:
+        questions.append(question)
+        return False
+
+    monkeypatch.setattr(messages, "confirm", no)
+    env = make_env(tmp_path)
+    window = open_window(qtbot, env)
+    _props, page = open_certificates(qtbot, window)
+    opened = env.clock()
+    p12 = write_pkcs12(tmp_path / "server.p12", make_certificate(ADDRESS), None)
+
+    def fill(dialog: OtherCertificateDialog) -> None:
+        dialog.p12_file.set_path(p12)
+        click(dialog.term.after_days)
+        dialog.term.days.selectAll()
+        for digit in str(TERM_DAYS):
+            key(dialog.term.days, Qt.Key(Qt.Key.Key_0 + int(digit)))
+        qtbot.waitUntil(lambda: dialog.is_idle() and dialog.check is not None,
+                        timeout=60_000)
+        assert dialog.ok_button.isEnabled(), dialog.status_label.text()
+        env.clock.advance(WAITED)
+        click(dialog.ok_button)
+        click(dialog.cancel_button)
+
+    click(page.radio_other)
+    driver = ModalDriver(OtherCertificateDialog, fill)
+    click(page.browse_button)
+    driver.check()
+    wait_idle(qtbot)
+    (question,) = questions
+    switch = opened + WAITED + timedelta(days=TERM_DAYS)
+    assert f"main certificate at {text.instant(switch)}." in question, question

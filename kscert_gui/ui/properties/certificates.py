@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kscert_gui.model.clock import ensure_utc
 from kscert_gui.services.server import Which
 from kscert_gui.services.views import (
     CertView,
@@ -544,10 +545,11 @@ class CertificatesPage(QWidget):
         st = self.status
         subject = check.certificate.subject if check.certificate else "The certificate"
         current = self._current_address()
+        switch_at = self._switch_now(request.term_days) or check.switch_at
         question = confirmation_text(
             what=f"The certificate {subject}",
             term_days=request.term_days,
-            switch_at_text=text.instant(check.switch_at) if check.switch_at else None,
+            switch_at_text=text.instant(switch_at) if switch_at else None,
             needs=check.needs_confirmation,
             devices=st.fleet.devices - st.fleet.lost if st else 0,
             reserve=st.reserve if st else None,
@@ -556,6 +558,16 @@ class CertificatesPage(QWidget):
         )
         default_no = any(code in check.needs_confirmation for code in DESTRUCTIVE)
         return messages.confirm(self, "Certificate", question, default_no)
+
+    def _switch_now(self, term_days: int | None) -> datetime | None:
+        """When a reserve made now, as OK is pressed, would become main: the snapshot's term
+        context moved on by the real time since it was read (the check that gave the window
+        its switch time ran when the files were chosen)."""
+        latest = self.feed.latest
+        if term_days is None or latest is None or latest.snapshot is None:
+            return None
+        now = ensure_utc(self.console.server.clock())
+        return latest.snapshot.term.as_of(now).planned_switch(term_days)
 
     def _import(self, request: ImportRequest) -> None:
         console = self.console
