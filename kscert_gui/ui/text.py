@@ -143,14 +143,26 @@ def cutover(status: ServerStatus) -> Expiry:
     when = instant(f.cutover_at)
     lose = f.lose_at_cutover
     if f.cutover == "expiry":
+        if not lose:  # every device has lost the connection already (Immediately)
+            return Expiry(f"No reserve certificate is specified; the main certificate expires "
+                          f"at {when} (no device is connected to lose it)", False)
         return Expiry(f"No reserve certificate is specified: all {thousands(lose)} devices "
                       f"lose the connection when the main certificate expires at {when}",
-                      bool(lose))
+                      True)
     if not lose:
         return Expiry(f"Every device holds the reserve certificate before the switch at {when}",
                       False)
-    return Expiry(f"{thousands(lose)} devices lose the connection at the switch at {when} "
-                  "unless they synchronize before", f.at_risk > 0)
+    # The forecast's three parts, as the main window and the at-risk list count them: the
+    # ones still to receive it are not all at risk (most synchronize in time).
+    c = f.counts
+    have = (f"Switch at {when}: {thousands(c.delivered)} of {thousands(c.devices - c.lost)} "
+            "devices have the reserve certificate")
+    if c.expected:
+        have += f", {thousands(c.expected)} are expected to receive it in time"
+    if c.at_risk:
+        return Expiry(f"{have}; {thousands(c.at_risk)} devices lose the connection at the "
+                      "switch unless they synchronize before", True)
+    return Expiry(f"{have}; none is at risk", False)
 
 
 _ORDINARY_FIRST_WORD = re.compile(r"(?:A|[A-Z][a-z]+)(?![\w.#-])")

@@ -64,6 +64,15 @@ def test_immediately_shows_every_device_lost_in_every_view(
     assert mobile_connections(page) == {"connected", "lost"}
     _props, certificates = open_certificates(qtbot, window)
     assert "devices lose the connection at the switch" in certificates.cutover.text()
+    # The page's numbers are the forecast's, as the other views count them.
+    fleet = window.status.fleet.counts  # type: ignore[union-attr]
+    assert 0 < fleet.at_risk < fleet.expected
+    assert certificates.cutover.text().startswith("Switch at ")
+    assert (f"{text.thousands(fleet.delivered)} of "
+            f"{text.thousands(fleet.devices - fleet.lost)} devices have the reserve "
+            f"certificate, {text.thousands(fleet.expected)} are expected to receive it in "
+            f"time; {text.thousands(fleet.at_risk)} devices lose the connection at the "
+            "switch") in certificates.cutover.text()
 
     def fill(dialog: ReissueDialog) -> None:
         dialog.term.immediately.setChecked(True)
@@ -89,6 +98,9 @@ def test_immediately_shows_every_device_lost_in_every_view(
     # The warnings on the page name it too.
     codes = [v.code for v in certificates.warnings.verdicts]
     assert "devices-lost" in codes
+    # No device is left to lose the connection at the expiry ("all 0 devices" was shown).
+    assert "all 0" not in certificates.cutover.text()
+    assert "no device is connected to lose it" in certificates.cutover.text()
 
 
 def test_the_reissue_window_counts_the_devices_that_would_lose_the_connection(
