@@ -50,6 +50,21 @@ def test_the_server_node_names_the_delivery_count_once(qtbot: QtBot, tmp_path: P
     assert "the others lose the connection unless they synchronize before" in summary
 
 
+def test_the_server_node_gives_the_reissue_advice_once(qtbot: QtBot, tmp_path: Path) -> None:
+    """The demo store's first start: the expiry warning and the at-risk one both ended with
+    the advice, and the summary said it twice."""
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    qtbot.waitExposed(window)
+    _click_node(qtbot, window, window.server_item)
+    summary = window.summary.text()
+    assert summary.count("Reissue it with a delayed activation term now.") == 1, summary
+    # Both warnings are still there, each with what it says.
+    assert "The mobile certificate expires in 20 days" in summary
+    assert "No reserve certificate is specified: all " in summary
+    assert "lose the connection when the main certificate expires at " in summary
+
+
 def test_a_group_node_counts_the_group(qtbot: QtBot, tmp_path: Path) -> None:
     window = open_window(qtbot, demo_env(tmp_path, reserve=True))
     window.show()
