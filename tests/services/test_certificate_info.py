@@ -82,6 +82,21 @@ def test_an_older_store_is_read_from_der_then_upgraded(
         info, chain = row_info(row)
         assert info.sha256 == sha and chain == ()
         assert row.info == info_record(info, ())
+    # A copy of the version-2 store is kept, for the previous program (which refuses
+    # schema 3): private, consistent, and with the certificate.
+    copy = home / store_module.backup_name(2)
+    assert copy.stat().st_mode & 0o777 == 0o600
+    raw = sqlite3.connect(f"{copy.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert raw.execute("SELECT sha256 FROM certificates").fetchall() == [(sha,)]
+    finally:
+        raw.close()
+    before = copy.read_bytes()
+    with AdministrationServer.open(home, MemorySecretStore(), clock=clock):
+        pass  # already upgraded: no new copy, the old one untouched
+    assert copy.read_bytes() == before
+    assert sorted(p.name for p in home.iterdir() if ".bak" in p.name) == [copy.name]
 
 
 def test_a_damaged_display_record_falls_back_to_the_der(tmp_path: Path) -> None:

@@ -875,10 +875,39 @@ def _check_not_newer(version: int, home: Path) -> None:
         )
 
 
+def backup_name(version: int) -> str:
+    """The copy of a store kept before it is upgraded from schema ``version``."""
+    return f"{DB_NAME}.schema-{version}.bak"
+
+
+def _keep_a_copy(conn: sqlite3.Connection, home: Path, version: int) -> None:
+    """Copy the store before upgrading it: the previous version of the program refuses a
+    newer schema, so an operator who must go back needs the copy (a consistent one, by
+    SQLite's backup API, mode 0600 like the store). An existing copy is kept."""
+    path = home / backup_name(version)
+    if path.exists():
+        return
+    partial = path.with_name(path.name + ".partial")
+    with contextlib.suppress(FileNotFoundError):
+        partial.unlink()
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    target = sqlite3.connect(partial)
+    try:
+        conn.backup(target)
+        # One self-contained file (the store's WAL mode would give it -wal/-shm files).
+        target.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        target.close()
+    os.replace(partial, path)
+    log.info("store %s: schema %d kept as %s before the upgrade", home, version, path.name)
+
+
 def _migrate(conn: sqlite3.Connection, home: Path) -> None:
     """Bring the schema to :func:`schema_version`, one transaction per step."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     _check_not_newer(version, home)
+    if 0 < version < schema_version():
+        _keep_a_copy(conn, home, version)
     for step in range(version, schema_version()):
         conn.execute("BEGIN IMMEDIATE")
         try:
