@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 from uikit import demo_env, open_certificates, open_window
@@ -295,3 +296,54 @@ def test_no_text_of_the_certificates_page_is_cut_off_at_the_smallest_size(
            if label.isVisibleTo(page) and label.wordWrap() and label.text()
            and label.height() < label.heightForWidth(label.width())]
     assert cut == [], (props.size(), cut)
+
+
+def test_the_properties_window_is_as_small_again_after_it_was_maximised(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Maximised once (on Distribution points, where the Certificates page keeps its old
+    geometry, or on Certificates itself) and restored, the Properties window can be made
+    as short as before: its smallest height stayed at ~960 px and ran off a 768/900 px
+    screen."""
+    from uikit import wait_idle
+
+    from kscert_gui.ui import ids
+
+    window = open_window(qtbot, demo_env(tmp_path))
+    props, page = open_certificates(qtbot, window)
+    screen = props.screen().availableGeometry().height()
+    width = props.width()
+
+    def shortest() -> int:
+        props.resize(width, 100)  # the window keeps its minimum size
+        settle(qtbot)
+        assert props.minimumHeight() <= screen - 40
+        assert buttons_out_of_view(page) == [], props.size()
+        return props.height()
+
+    def choose(key: str) -> None:
+        sections = props.sections
+        label = {ids.SECTION_CERTIFICATES: "Certificates",
+                 ids.SECTION_DISTRIBUTION_POINTS: "Distribution points"}[key]
+        (item,) = sections.findItems(label, Qt.MatchFlag.MatchExactly
+                                     | Qt.MatchFlag.MatchRecursive)
+        QTest.mouseClick(sections.viewport(), Qt.MouseButton.LeftButton,
+                         pos=sections.visualItemRect(item).center())
+        assert props.current_section() == key
+        wait_idle(qtbot)
+        settle(qtbot)
+
+    settle(qtbot)
+    before = shortest()
+    assert props.minimumHeight() == before
+    for section in (ids.SECTION_DISTRIBUTION_POINTS, ids.SECTION_CERTIFICATES):
+        choose(section)
+        props.showMaximized()
+        settle(qtbot)
+        assert props.minimumHeight() <= screen - 40
+        props.showNormal()
+        settle(qtbot)
+        choose(ids.SECTION_CERTIFICATES)
+        assert props.width() == width
+        assert shortest() == before, section
+        assert props.minimumHeight() == before, section

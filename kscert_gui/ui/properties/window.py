@@ -116,6 +116,8 @@ class PropertiesWindow(QDialog):
         layout.addLayout(bottom)
 
         self.sections.currentItemChanged.connect(self._on_section)
+        # Back on the Certificates page: measured at the window's size now.
+        self.pages.currentChanged.connect(lambda _index: QTimer.singleShot(0, self._fit_height))
         self.certificates_page.sig_changed.connect(self._on_changed)
         self.certificates_page.sig_refreshed.connect(self._fit_height)
         self.select_section(ids.SECTION_CERTIFICATES)
@@ -172,21 +174,32 @@ class PropertiesWindow(QDialog):
     def _fit_height(self) -> None:
         """The smallest height shows every button of the Certificates page without
         scrolling (down to the reserve certificate's; the warnings and history below
-        may scroll). Computed at the width the window has, since texts wrap."""
+        may scroll). Computed at the width the window has, since texts wrap.
+
+        The page's scroll area gets the content's height as its minimum and the window's
+        layout adds the rest, so the window's minimum follows what the content needs at
+        this width, lower again when it needs less (after a maximised window is restored),
+        not from the height the window has. It never exceeds the screen's available
+        height less 40 pixels."""
         page = self.certificates_page
-        if not self.isVisible():
+        # A hidden page keeps the geometry it had when it was last shown: nothing to
+        # measure (its minimum stays; it is measured again when it is chosen).
+        if not self.isVisible() or self.pages.currentWidget() is not page:
             return
+        scroll = page.scroll_area
+        body = scroll.widget()
         # The layouts first, at the width the window has now (resizes are applied lazily).
-        body = page.scroll_area.widget()
         for layout in (self.layout(), page.layout(), body.layout() if body else None):
             if layout is not None:
                 layout.activate()
         needed = page.reserve_group.geometry().bottom() + 12
-        chrome = self.height() - page.scroll_area.viewport().height()
+        # What the window has besides the page's scroll area (the sections pane is beside
+        # it): measured on the page shown now, so it is the same at any window height.
+        chrome = self.height() - scroll.height()
         screen = self.screen().availableGeometry().height() if self.screen() else 1000
-        height = min(needed + chrome, screen - 40)
-        if height > self.minimumHeight():
-            self.setMinimumHeight(height)
+        height = max(0, min(needed, screen - 40 - chrome))
+        if scroll.minimumHeight() != height:
+            scroll.setMinimumHeight(height)  # the window's layout passes it on
 
     def _show_name(self, reading: StatusReading) -> None:
         st = reading.status
