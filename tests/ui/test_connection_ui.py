@@ -234,3 +234,58 @@ def test_a_periodic_refresh_never_changes_what_a_person_chose(
     qtbot.waitUntil(lambda: len(applied) >= 3, timeout=30_000)
     assert certificates.radio_other.isChecked()
     assert certificates.browse_button.isEnabled() and not certificates.reissue_button.isEnabled()
+
+
+def test_the_delivery_window_chooses_what_to_show_only_while_the_person_has_not(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After Immediately (every device lost) the delivery window shows the lost devices by
+    itself, and after Reinstall agent the devices at risk again (it stayed on "Devices
+    lost", 0 devices, beside 1 250 at risk); a filter the person chose is never changed."""
+    monkeypatch.setattr(messages, "confirm", lambda *_a, **_k: True)
+    monkeypatch.setattr(messages, "show_info", lambda *_a: None)
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    _props, certificates = open_certificates(qtbot, window)
+
+    def open_delivery() -> DeliveryDialog:
+        before = {w for w in QApplication.topLevelWidgets() if isinstance(w, DeliveryDialog)}
+        click(certificates.at_risk_button)
+        (dialog,) = [w for w in QApplication.topLevelWidgets()
+                     if isinstance(w, DeliveryDialog) and w.isVisible() and w not in before]
+        qtbot.addWidget(dialog)
+        qtbot.waitExposed(dialog)
+        wait_idle(qtbot)
+        return dialog
+
+    automatic = open_delivery()
+    assert automatic.state.currentData() == "at-risk"
+    chosen = open_delivery()
+    chosen.state.setFocus()
+    QTest.keyClick(chosen.state, Qt.Key.Key_Down)  # the person: "All devices"
+    assert chosen.state.currentData() is None
+
+    def fill(dialog: ReissueDialog) -> None:
+        click(dialog.term.immediately)
+        click(dialog.ok_button)
+
+    driver = ModalDriver(ReissueDialog, fill)
+    click(certificates.reissue_button)
+    driver.check()
+    wait_idle(qtbot)
+    fleet = window.status.fleet  # type: ignore[union-attr]
+    assert fleet.lost == fleet.devices and fleet.at_risk == 0
+    assert automatic.state.currentData() == "lost"
+    assert automatic.model.rowCount() == fleet.devices
+    assert chosen.state.currentData() is None
+
+    page = devices_page(qtbot, window)
+    click(page.reinstall_button)
+    wait_idle(qtbot)
+    fleet = window.status.fleet  # type: ignore[union-attr]
+    assert fleet.lost == 0 and fleet.at_risk == fleet.devices
+    assert automatic.state.currentData() == "at-risk"
+    assert automatic.model.rowCount() == fleet.devices
+    assert automatic.count.text() == text.count(fleet.devices, "device")
+    assert chosen.state.currentData() is None  # every device, mobile or not
+    assert chosen.model.rowCount() >= fleet.devices

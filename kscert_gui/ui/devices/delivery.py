@@ -121,6 +121,9 @@ class DeliveryDialog(QDialog):
             self.state.addItem(f"Devices {STATE_TEXT[code]}", code)
         self.state.addItem("All devices", None)
         self.state.setCurrentIndex(DEVICE_STATES.index("at-risk"))
+        #: The person chose what to show (the window no longer chooses it for them).
+        self.state_chosen = False
+        self._automatic: str = "at-risk"  # what the window chose itself
         self.count = QLabel()
         self.count.setAccessibleName("Devices shown")
         self.model = DeviceTableModel(with_reason=True, parent=self)
@@ -159,6 +162,8 @@ class DeliveryDialog(QDialog):
         layout.addWidget(self.buttons)
 
         self.state.currentIndexChanged.connect(self._on_state)
+        # Only a person's choice (mouse or keyboard), not the window's own.
+        self.state.activated.connect(self._on_chosen)
         self.model.sig_filtered.connect(
             lambda n: self._show_count(n)
         )
@@ -190,12 +195,20 @@ class DeliveryDialog(QDialog):
         table = snapshot.devices
         self.summary.setText(summary_text(table))
         self.chart.set_data(chart_data(snapshot))
-        if table.counts.lost and not table.counts.at_risk and (
-            self.state.currentData() == "at-risk"
-        ):
-            self.state.setCurrentIndex(DEVICE_STATES.index("lost"))
+        if not self.state_chosen and self.state.currentData() == self._automatic:
+            # At risk while there are such devices, else the lost ones (all are lost after
+            # an Immediately change), and back to at risk once devices are at risk again
+            # (after Reinstall agent it showed "Devices lost", none, beside 1 250 at risk).
+            counts = table.counts
+            automatic = "at-risk" if counts.at_risk else "lost" if counts.lost else None
+            if automatic is not None and automatic != self._automatic:
+                self._automatic = automatic
+                self.state.setCurrentIndex(DEVICE_STATES.index(automatic))
         self.model.set_table(table, snapshot.name_order, snapshot.state_order)
         self.sig_loaded.emit()
+
+    def _on_chosen(self, _index: int) -> None:
+        self.state_chosen = True
 
     def _on_state(self, _index: int) -> None:
         self.model.set_filter(state=self.state.currentData())
