@@ -92,6 +92,69 @@ def test_the_last_success_line_is_gone_when_properties_reopens(
     assert not page.result_label.isVisibleTo(page)
 
 
+@pytest.mark.parametrize("elsewhere", ["advance", "reinstall"])
+def test_the_result_line_goes_when_a_change_made_elsewhere_arrives(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, elsewhere: str
+) -> None:
+    """"The certificate is reissued …" stays for the page's own change and goes when a
+    later change made in Managed devices (Advance, Reinstall agent) arrives; it stayed
+    shown beside a state that had moved on."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from uikit import ModalDriver
+
+    from kscert_gui.ui.dialogs.reissue import ReissueDialog
+
+    monkeypatch.setattr(messages, "confirm", lambda *a, **k: True)
+    monkeypatch.setattr(messages, "show_info", lambda *a, **k: None)
+    window = open_window(qtbot, demo_env(tmp_path))
+    window.show()
+    qtbot.waitExposed(window)
+    props, page = open_certificates(qtbot, window)
+    driver = ModalDriver(ReissueDialog, lambda dialog: click(dialog.ok_button))
+    click(page.reissue_button)
+    driver.check()
+    wait_idle(qtbot)
+    assert page.result_label.isVisibleTo(page)
+    assert page.result_label.text() == (
+        "The certificate is reissued for use as the reserve certificate.")
+
+    tree = window.tree  # Managed devices, clicked in the console tree
+    QTest.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                     pos=tree.visualItemRect(window.devices_item).center())
+    devices = window.devices_page
+    assert devices is not None
+    wait_idle(qtbot)
+    assert page.result_label.isVisibleTo(page)  # nothing changed yet
+    button = devices.sim_button if elsewhere == "advance" else devices.reinstall_button
+    assert button.isEnabled()
+    click(button)
+    wait_idle(qtbot)
+    assert props.isVisible()
+    assert not page.result_label.isVisibleTo(page)
+
+
+def test_the_result_line_of_a_reconnect_stays_with_its_own_reading(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reconnect on the page: the snapshot it leaves is the change's own, so the line
+    stays (a later reading hides it)."""
+    from test_gateways_ui import stale_env
+
+    monkeypatch.setattr(messages, "confirm", lambda *a, **k: True)
+    monkeypatch.setattr(messages, "show_info", lambda *a, **k: None)
+    window = open_window(qtbot, stale_env(tmp_path))
+    _props, page = open_certificates(qtbot, window)
+    (button,) = page.gateway_notice.buttons.values()
+    click(button)
+    wait_idle(qtbot)
+    assert page.result_label.isVisibleTo(page)
+    assert page.result_label.text().endswith("now holds the main certificate.")
+    assert not page.gateway_notice.buttons  # the page shows the reading after it
+    refreshed(qtbot, window)  # F5: a later reading
+    assert not page.result_label.isVisibleTo(page)
+
+
 def test_the_history_copies_its_rows_with_ctrl_c(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest

@@ -276,6 +276,8 @@ class CertificatesPage(QWidget):
         self.result_label.setAccessibleName("Result")
         self.result_label.setWordWrap(True)
         self.result_label.hide()
+        #: The ticket of the reading the result line goes with (its change's own).
+        self._result_ticket: int | None = None
 
         body = QWidget()
         inner = QVBoxLayout(body)
@@ -355,6 +357,10 @@ class CertificatesPage(QWidget):
     def apply(self, reading: StatusReading) -> None:
         """Show a status reading (or its error)."""
         self._shown = reading
+        if self._result_ticket is not None and reading.ticket > self._result_ticket:
+            # A later reading than the change's own (Advance, Reinstall agent, a gateway
+            # reconnected elsewhere, a refresh): the line told of a state that has moved on.
+            self.clear_result()
         if reading.status is None:
             self.warnings.set_verdicts([Verdict("error", "status", str(reading.error))])
             self.sig_refreshed.emit()
@@ -477,6 +483,7 @@ class CertificatesPage(QWidget):
         """The last success line belongs to the last change: gone when the window reopens."""
         self.result_label.clear()
         self.result_label.hide()
+        self._result_ticket = None
 
     def _sync_buttons(self) -> None:
         writable = not self.console.read_only and not self.busy
@@ -613,7 +620,12 @@ class CertificatesPage(QWidget):
         check_server(self, self.console, main.address if main is not None else "")
 
     def _gateway_reconnected(self, view: DistributionPointView) -> None:
-        self._done_text(f"Connection gateway {view.host} now holds the main certificate.")
+        message = f"Connection gateway {view.host} now holds the main certificate."
+        # The snapshot it leaves, read off the GUI thread, is the change's own: the line
+        # stays with it (a later reading hides it).
+        tasks.run_in_background(self, self.feed.read,
+                                lambda reading: self._done_text(message, reading),
+                                passive=True)
 
     def _start(self, fn: Callable[[], CertView]) -> None:
         pending_before = self.status.reserve if self.status is not None else None
@@ -644,13 +656,12 @@ class CertificatesPage(QWidget):
         task.sig_finished.connect(self._sync_buttons)
         self._sync_buttons()
 
-    def _done_text(self, message: str, reading: StatusReading | None = None) -> None:
-        """A change succeeded: show its status (``reading``, else read one off the GUI thread)."""
-        if reading is not None:
-            if self.feed.offer(reading) and reading is not self._shown:
-                self.apply(reading)  # the Properties window was closed meanwhile
-        else:
-            self.feed.request(again=True)
+    def _done_text(self, message: str, reading: StatusReading) -> None:
+        """A change succeeded: show its status, ``reading``, and the line that says so; the
+        line stays until a later reading arrives (a change made elsewhere)."""
+        if self.feed.offer(reading) and reading is not self._shown:
+            self.apply(reading)  # the Properties window was closed meanwhile
         self.result_label.setText(message)
         self.result_label.show()
+        self._result_ticket = reading.ticket
         self.sig_changed.emit()
