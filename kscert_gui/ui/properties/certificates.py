@@ -276,8 +276,8 @@ class CertificatesPage(QWidget):
         self.result_label.setAccessibleName("Result")
         self.result_label.setWordWrap(True)
         self.result_label.hide()
-        #: The ticket of the reading the result line goes with (its change's own).
-        self._result_ticket: int | None = None
+        #: What the store looked like after the change the result line tells of.
+        self._result_outcome: tuple[object, ...] | None = None
 
         body = QWidget()
         inner = QVBoxLayout(body)
@@ -357,9 +357,10 @@ class CertificatesPage(QWidget):
     def apply(self, reading: StatusReading) -> None:
         """Show a status reading (or its error)."""
         self._shown = reading
-        if self._result_ticket is not None and reading.ticket > self._result_ticket:
-            # A later reading than the change's own (Advance, Reinstall agent, a gateway
-            # reconnected elsewhere, a refresh): the line told of a state that has moved on.
+        if self._result_outcome is not None and _outcome(reading) != self._result_outcome:
+            # The store moved on since the change (Advance, Reinstall agent, a gateway
+            # reconnected elsewhere, another process): the line told of an older state. A
+            # refresh that finds it unchanged keeps the line.
             self.clear_result()
         if reading.status is None:
             self.warnings.set_verdicts([Verdict("error", "status", str(reading.error))])
@@ -483,7 +484,7 @@ class CertificatesPage(QWidget):
         """The last success line belongs to the last change: gone when the window reopens."""
         self.result_label.clear()
         self.result_label.hide()
-        self._result_ticket = None
+        self._result_outcome = None
 
     def _sync_buttons(self) -> None:
         writable = not self.console.read_only and not self.busy
@@ -663,5 +664,20 @@ class CertificatesPage(QWidget):
             self.apply(reading)  # the Properties window was closed meanwhile
         self.result_label.setText(message)
         self.result_label.show()
-        self._result_ticket = reading.ticket
+        self._result_outcome = _outcome(reading)
         self.sig_changed.emit()
+
+
+def _outcome(reading: StatusReading) -> tuple[object, ...]:
+    """What a change leaves that the result line speaks of: the certificates and their
+    states, the gateways and the §6.1 counts (not the instant of the reading)."""
+    st = reading.status
+    if st is None:
+        return ("error",)
+
+    def cert(view: CertView | None) -> tuple[object, ...] | None:
+        return None if view is None else (view.id, view.state)
+
+    return (cert(st.main), cert(st.reserve), st.switch_at,
+            tuple(cert(v) for v in st.history),
+            tuple((g.host, g.sha256) for g in st.gateways), st.fleet.counts)
