@@ -196,9 +196,11 @@ class StatusFeed(QObject):
         with self._ticket_lock:
             ticket = next(self._tickets)
         try:
-            return StatusReading(ticket, snapshots.read_snapshot(self.console.server))
+            reading = StatusReading(ticket, snapshots.read_snapshot(self.console.server))
         except KscertError as err:
             return StatusReading(ticket, None, err)
+        tasks.set_aside()  # its large tuples: not for the GUI thread's collector to walk
+        return reading
 
     def after(self, fn: Callable[[], T]) -> Callable[[], tuple[T, StatusReading]]:
         """``fn`` followed, in the same worker, by the snapshot it leaves."""

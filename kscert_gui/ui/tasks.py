@@ -167,6 +167,30 @@ def run_in_background(
 _collector: QTimer | None = None
 #: How often the GUI thread collects reference cycles once workers are in use.
 COLLECT_MS = 5_000
+#: Every this many collections (10 minutes), one also looks at what was set aside.
+FULL_EVERY = 120
+_collections = 0
+
+
+def set_aside() -> None:
+    """Take every object alive now out of the collector's sight (``gc.freeze``).
+
+    A new snapshot of 100 000 devices holds tuples of 100 000 items that the collector
+    traverses at its next pass on the GUI thread: 20-50 ms without a frame (bench/
+    responsiveness.py saw 80-108 ms stalls when the pass met a refresh). Objects set aside
+    are still freed by reference counting as usual (the disposer frees the snapshots);
+    only reference cycles among them wait for the next full pass, every ``FULL_EVERY``
+    collections. Any thread may call it: it frees nothing.
+    """
+    gc.freeze()
+
+
+def _collect() -> None:
+    global _collections
+    _collections += 1
+    if _collections % FULL_EVERY == 0:
+        gc.unfreeze()  # the cycles set aside since the last full pass are collected too
+    gc.collect()
 
 
 def _collect_on_this_thread() -> None:
@@ -183,7 +207,7 @@ def _collect_on_this_thread() -> None:
     gc.disable()
     _collector = QTimer()
     _collector.setInterval(COLLECT_MS)
-    _collector.timeout.connect(gc.collect)
+    _collector.timeout.connect(_collect)
     _collector.start()
 
 
