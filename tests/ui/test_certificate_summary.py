@@ -11,13 +11,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 from uikit import (
     ADDRESS,
-    ModalDriver,
     click,
+    in_other_certificate_window,
     make_certificate,
     make_env,
     open_certificates,
     open_window,
-    wait_idle,
     write_pkcs12,
 )
 
@@ -41,11 +40,7 @@ def _summary_of(qtbot: QtBot, page: CertificatesPage, p12: Path) -> dict[str, ob
         seen["ok"] = dialog.ok_button.isEnabled()
         click(dialog.cancel_button)
 
-    click(page.radio_other)
-    driver = ModalDriver(OtherCertificateDialog, fill)
-    click(page.browse_button)
-    driver.check()
-    wait_idle(qtbot)
+    in_other_certificate_window(qtbot, page, fill)
     return seen
 
 

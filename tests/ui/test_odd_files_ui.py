@@ -17,6 +17,7 @@ from uikit import (
     ADDRESS,
     ModalDriver,
     click,
+    in_other_certificate_window,
     make_certificate,
     make_env,
     open_certificates,
@@ -91,11 +92,7 @@ def test_a_password_not_needed_is_a_note_in_the_summary(qtbot: QtBot, tmp_path: 
         seen["ok"] = dialog.ok_button.isEnabled()
         click(dialog.cancel_button)
 
-    click(page.radio_other)
-    driver = ModalDriver(OtherCertificateDialog, fill)
-    click(page.browse_button)
-    driver.check()
-    wait_idle(qtbot)
+    in_other_certificate_window(qtbot, page, fill)
     assert seen["notes"] == [(
         "notice",
         "Note: The PKCS #12 container is not protected by a password: the password given "

@@ -14,6 +14,7 @@ from uikit import (
     ADDRESS,
     ModalDriver,
     click,
+    in_other_certificate_window,
     make_certificate,
     make_env,
     open_certificates,
@@ -110,10 +111,7 @@ def test_a_certificate_for_another_name_is_said_and_asked(
         click(dialog.ok_button)
         click(dialog.cancel_button)
 
-    click(page.radio_other)
-    driver = ModalDriver(OtherCertificateDialog, fill)
-    click(page.browse_button)
-    driver.check()
+    in_other_certificate_window(qtbot, page, fill)
     assert "address-change" in codes[0]
     assert len(questions) == 1
     assert f"Devices connect to {ADDRESS} now" in questions[0]
@@ -133,10 +131,7 @@ def test_a_wrong_password_is_named_in_the_summary(qtbot: QtBot, tmp_path: Path) 
         seen.append(dialog.status_label.text())
         click(dialog.cancel_button)
 
-    click(page.radio_other)
-    driver = ModalDriver(OtherCertificateDialog, fill)
-    click(page.browse_button)
-    driver.check()
+    in_other_certificate_window(qtbot, page, fill)
     assert not seen[0].startswith("no certificate")
     assert "password" in seen[0].lower()
 

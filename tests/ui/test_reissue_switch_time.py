@@ -20,6 +20,7 @@ from uikit import (
     ModalDriver,
     click,
     demo_env,
+    in_other_certificate_window,
     key,
     make_certificate,
     make_env,
@@ -139,11 +140,7 @@ def test_the_certificate_window_names_the_switch_time_of_pressing_ok(
         click(dialog.ok_button)
         click(dialog.cancel_button)
 
-    click(page.radio_other)
-    driver = ModalDriver(OtherCertificateDialog, fill)
-    click(page.browse_button)
-    driver.check()
-    wait_idle(qtbot)
+    in_other_certificate_window(qtbot, page, fill)
     (question,) = questions
     switch = opened + WAITED + timedelta(days=TERM_DAYS)
     assert f"main certificate at {text.instant(switch)}." in question, question

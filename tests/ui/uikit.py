@@ -197,6 +197,21 @@ class ModalDriver:
             raise self.error
 
 
+def in_other_certificate_window(
+    qtbot: QtBot, page: CertificatesPage, fill: Callable[[Any], None]
+) -> None:
+    """Other certificate, then Browse… on the Certificates page: ``fill(dialog)`` runs in
+    the Certificate window that opens (it must close it); then wait for the work it
+    started."""
+    from kscert_gui.ui.dialogs.other_certificate import OtherCertificateDialog
+
+    click(page.radio_other)
+    driver = ModalDriver(OtherCertificateDialog, fill)
+    click(page.browse_button)
+    driver.check()
+    wait_idle(qtbot)
+
+
 # --- certificate files built at run time ---------------------------------------------------
 
 
