@@ -722,11 +722,12 @@ def fleet_warnings(summary: FleetSummary) -> list[tuple[str, str]]:
         if not summary.reserve_pending:
             soon = cut - summary.at <= timedelta(days=EXPIRY_WATCH_DAYS)
             if soon:
+                # What to do is the "expiring" warning's advice, which always comes with
+                # this one (the same EXPIRY_WATCH_DAYS): said once, not twice.
                 out.append((
                     "devices-at-risk",
                     f"No reserve certificate is specified: all {_devices(lose)} lose the "
-                    f"connection when the main certificate expires at {when}. Reissue it with a "
-                    "delayed activation term now.",
+                    f"connection when the main certificate expires at {when}.",
                 ))
         else:
             out.append((

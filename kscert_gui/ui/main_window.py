@@ -42,22 +42,6 @@ REFRESH_MS = 60_000
 WATCH_START_MS = 5_000
 
 
-def advice_once(messages: list[str]) -> list[str]:
-    """``messages`` with a closing sentence an earlier one closed with too left out: the
-    expiry warning and the at-risk one both end with "Reissue it with a delayed activation
-    term now.", which the summary says once. A message is never left out whole."""
-    out: list[str] = []
-    said: set[str] = set()
-    for message in messages:
-        head, sep, last = message.rpartition(". ")
-        if sep and last in said:
-            message = head + "."
-        else:
-            said.add(last if sep else message)
-        out.append(message)
-    return out
-
-
 class MainWindow(QMainWindow):
     sig_refreshed = Signal()
 
@@ -491,7 +475,7 @@ class MainWindow(QMainWindow):
                 else:
                     lines.append(f"{line}; {text.delivery(st)}")
             # The services write for the command line (ISO 8601 UTC, plain counts).
-            lines += advice_once([text.localize(w.message) for w in st.warnings])
+            lines += [text.localize(w.message) for w in st.warnings]
             lines.append(
                 "\nOpen Properties → Administration server connection settings → Certificates "
                 "to reissue the certificate or specify another one."

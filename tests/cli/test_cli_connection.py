@@ -56,6 +56,9 @@ def test_status_fleet_on_the_demo_store_with_no_reserve(demo: Run) -> None:
     assert {"expiring", "devices-at-risk", "devices-lost"} <= codes(st)
     risk = next(w for w in st["warnings"] if w["code"] == "devices-at-risk")
     assert f"all {1250 - fleet['lost']} devices" in risk["message"] and EXPIRY in risk["message"]
+    # What to do is said once, by the expiring warning (it was at the end of both).
+    assert [w["code"] for w in st["warnings"]
+            if "Reissue it with a delayed activation term" in w["message"]] == ["expiring"]
     rc, out, _ = demo("status")
     assert rc == 0 and "1250 mobile" in out and "lost" in out
 
