@@ -12,11 +12,10 @@ reading a :class:`StatusFeed` hands out through ``sig_status``; none reads the s
   the current one ends, since that one may have begun before the change.
 - A change made in a worker reads the snapshot there too, right after the change
   (:meth:`StatusFeed.after`), and hands it to :meth:`StatusFeed.offer`.
-- Views register with :meth:`StatusFeed.show_in` and render a reading one after another,
-  one view per turn of the event loop (``RENDER_BUDGET_S``), each
-  window's repaint between them: a refresh of 100 000 devices with every view open is
-  about 20 ms of work on the GUI thread, which done at once stalls it for more than a
-  frame. ``sig_status`` fires once every view has the reading.
+- Views register with :meth:`StatusFeed.show_in` and render a reading one view per turn
+  of the event loop, the repaints and due timers between them: a refresh of 100 000
+  devices with every view open is about 20 ms of work on the GUI thread, which done at
+  once stalls it for more than a frame. ``sig_status`` fires once every view has the reading.
 - Each reading takes a ticket when it *starts*; a reading is applied only if its ticket is
   newer than the last applied one, so an older read that ends late never overwrites a newer
   state. After :meth:`StatusFeed.close` nothing is read or applied.
@@ -48,11 +47,6 @@ from kscert_gui.ui import messages, tasks
 from kscert_gui.ui.console import Console
 
 T = TypeVar("T")
-
-#: How long views render one after another before the event loop gets a turn (a
-#: frame at 60 Hz is 16.7 ms; the window repaints that follow take the rest). The
-#: Certificates page alone takes ~8 ms at 100 000 devices, so each view gets its turn.
-RENDER_BUDGET_S = 0.0
 
 #: The feeds that are handing a reading to their views now (see :func:`rendering`).
 _rendering: set[StatusFeed] = set()
@@ -255,22 +249,20 @@ class StatusFeed(QObject):
         return True
 
     def _render(self) -> None:
-        """Hand the pending reading to the next views for up to ``RENDER_BUDGET_S``, then
-        let the event loop repaint and run timers before the rest."""
+        """Hand the pending reading to the next view, then let the event loop repaint and
+        run its timers before the one after (``_step``); the last one done, say so."""
         reading = self._pending
         if reading is None or self._closed:
             self._pending = None
             _rendering.discard(self)
             return
         self._views = [v for v in self._views if shiboken6.isValid(v)]
-        deadline = time.perf_counter() + RENDER_BUDGET_S
-        while self._next_view < len(self._views):
-            view = self._views[self._next_view]
+        if self._next_view < len(self._views):
             self._next_view += 1
-            view.sig.emit(reading)
+            self._views[self._next_view - 1].sig.emit(reading)
             if self._pending is not reading:
                 return  # a view offered a newer reading, whose round runs now
-            if self._next_view < len(self._views) and time.perf_counter() > deadline:
+            if self._next_view < len(self._views):
                 self._step.start()
                 return
         self._pending = None
