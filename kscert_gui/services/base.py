@@ -77,15 +77,23 @@ class Core:
         anchor (older stores, and tests that pin the clock) stands still.
         """
         real = ensure_utc(self._clock())
-        if self.training:
-            sim = self.store.get_meta("sim_now")
-            if sim:
-                simulated = parse_instant(sim)
-                anchor = (self.store.get_meta("sim_anchor") or "").split(" ")
-                if len(anchor) == 2 and anchor[0] == sim:
-                    return simulated + max(real - parse_instant(anchor[1]), timedelta(0))
-                return simulated
-        return real
+        sim = self._simulation()
+        if sim is None:
+            return real
+        simulated, anchor = sim
+        return simulated if anchor is None else simulated + max(real - anchor, timedelta(0))
+
+    def _simulation(self) -> tuple[datetime, datetime | None] | None:
+        """A training store's simulated instant last written and the real instant it was
+        written at (None: that clock stands still); None where real time rules."""
+        if not self.training:
+            return None
+        sim = self.store.get_meta("sim_now")
+        if not sim:
+            return None
+        anchor = (self.store.get_meta("sim_anchor") or "").split(" ")
+        real_at = parse_instant(anchor[1]) if len(anchor) == 2 and anchor[0] == sim else None
+        return parse_instant(sim), real_at
 
     @property
     def clock(self) -> Clock:
@@ -96,19 +104,16 @@ class Core:
         """The instant of the real clock at which :meth:`now` reads ``at``: ``at`` itself on
         a real store; None where the clock stands still (a training store without its
         anchor), so that no real time moves it on."""
-        if self.training:
-            sim = self.store.get_meta("sim_now")
-            if sim:
-                anchor = (self.store.get_meta("sim_anchor") or "").split(" ")
-                if len(anchor) == 2 and anchor[0] == sim:
-                    return parse_instant(anchor[1]) + (ensure_utc(at) - parse_instant(sim))
-                return None
-        return ensure_utc(at)
+        sim = self._simulation()
+        if sim is None:
+            return ensure_utc(at)
+        simulated, anchor = sim
+        return None if anchor is None else anchor + (ensure_utc(at) - simulated)
 
     def simulated_until(self) -> datetime:
         """The simulated instant last written (devices have synchronized up to it)."""
-        sim = self.store.get_meta("sim_now") if self.training else None
-        return parse_instant(sim) if sim else self.now()
+        sim = self._simulation()
+        return sim[0] if sim is not None else self.now()
 
     def set_simulated(self, conn: sqlite3.Connection, at: datetime) -> None:
         """Write the simulation clock: ``at`` now, running with real time from here (a
