@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from kscert_gui.model.clock import ensure_utc
 from kscert_gui.model.schedule import EXPIRY_WATCH_DAYS
@@ -135,14 +136,35 @@ def connection(status: ServerStatus) -> Expiry:
     return Expiry(", ".join(parts), bool(f.lost or f.blocked))
 
 
+class CutoverCounts(Protocol):
+    """The §6.1 counts a cut-over sentence needs: the fleet's, or a group's."""
+
+    @property
+    def devices(self) -> int: ...
+    @property
+    def lost(self) -> int: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def expected(self) -> int: ...
+    @property
+    def at_risk(self) -> int: ...
+
+
 def cutover(status: ServerStatus) -> Expiry:
     """DESIGN §6.1 next: how many devices lose the connection at the cut-over, and when."""
     f = status.fleet
     if f.cutover_at is None:
         return Expiry("—", False)
-    when = instant(f.cutover_at)
-    lose = f.lose_at_cutover
-    if f.cutover == "expiry":
+    return cutover_of(f.counts, f.cutover, f.cutover_at)
+
+
+def cutover_of(c: CutoverCounts, kind: str | None, at: datetime) -> Expiry:
+    """The cut-over in words, for the Certificates page and the delivery window alike:
+    ``kind`` "expiry" (no reserve) or "switch", at ``at``, of the devices ``c`` counts."""
+    when = instant(at)
+    lose = c.devices - c.lost - c.delivered
+    if kind == "expiry":
         if not lose:  # every device has lost the connection already (Immediately)
             return Expiry(f"No reserve certificate is specified; the main certificate expires "
                           f"at {when} (no device is connected to lose it)", False)
@@ -152,16 +174,15 @@ def cutover(status: ServerStatus) -> Expiry:
     if not lose:
         return Expiry(f"Every device holds the reserve certificate before the switch at {when}",
                       False)
-    # The forecast's three parts, as the main window and the at-risk list count them: the
-    # ones still to receive it are not all at risk (most synchronize in time).
-    c = f.counts
-    have = (f"Switch at {when}: {thousands(c.delivered)} of {thousands(c.devices - c.lost)} "
-            "devices have the reserve certificate")
+    # The forecast's three parts: the ones still to receive it are not all at risk (most
+    # synchronize in time). Of every device, as the Delivery line and the main window say.
+    have = (f"Switch at {when}: {thousands(c.delivered)} of {thousands(c.devices)} devices "
+            "have the reserve certificate")
     if c.expected:
         have += f", {thousands(c.expected)} are expected to receive it in time"
     if c.at_risk:
         return Expiry(f"{have}; {thousands(c.at_risk)} devices lose the connection at the "
-                      "switch unless they synchronize before", True)
+                      "switch unless they synchronize before (at risk)", True)
     return Expiry(f"{have}; none is at risk", False)
 
 

@@ -69,7 +69,7 @@ def test_immediately_shows_every_device_lost_in_every_view(
     assert 0 < fleet.at_risk < fleet.expected
     assert certificates.cutover.text().startswith("Switch at ")
     assert (f"{text.thousands(fleet.delivered)} of "
-            f"{text.thousands(fleet.devices - fleet.lost)} devices have the reserve "
+            f"{text.thousands(fleet.devices)} devices have the reserve "
             f"certificate, {text.thousands(fleet.expected)} are expected to receive it in "
             f"time; {text.thousands(fleet.at_risk)} devices lose the connection at the "
             "switch") in certificates.cutover.text()
@@ -127,6 +127,23 @@ def test_the_reissue_window_counts_the_devices_that_would_lose_the_connection(
     driver.check()
     (message,) = seen
     assert message.startswith(f"{text.thousands(fleet.devices - fleet.lost)} managed mobile")
+
+
+def test_the_cut_over_is_told_in_the_same_words_in_every_view(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The Certificates page and the Managed devices summary (the delivery window's too)
+    give the cut-over in one sentence with the same numbers: the devices summary added
+    "1 241 lose the connection at the switch" beside "72 are at risk"."""
+    window = open_window(qtbot, demo_env(tmp_path, reserve=True))
+    window.show()
+    page = devices_page(qtbot, window)
+    _props, certificates = open_certificates(qtbot, window)
+    line = certificates.cutover.text()
+    assert line.startswith("Switch at ") and line in page.delivery.text()
+    fleet = window.status.fleet.counts  # type: ignore[union-attr]
+    lose = fleet.devices - fleet.lost - fleet.delivered
+    assert f"{text.thousands(lose)} lose" not in page.delivery.text()
 
 
 def test_cancel_reserve_updates_the_device_list(

@@ -73,17 +73,8 @@ def summary_text(table: DeviceTable, group: GroupCounts | None = None) -> str:
     cut = situation.cutover_s
     if cut is None:
         return now + " No certificate is valid: the devices cannot connect."
-    when = text.instant(from_epoch(cut))
-    lose = c.devices - c.lost - c.delivered
-    if situation.reserve_id is None:
-        return now + (f" No reserve certificate is specified: {text.thousands(lose)} devices "
-                      f"lose the connection when the main certificate expires at {when}.")
-    return now + (
-        f" {text.thousands(c.delivered)} of {total} devices have the reserve certificate; "
-        f"{text.thousands(c.expected)} are expected to synchronize before the switch at "
-        f"{when}, {text.thousands(c.at_risk)} are at risk. {text.thousands(lose)} lose the "
-        "connection at the switch unless they synchronize before."
-    )
+    kind = "expiry" if situation.reserve_id is None else "switch"
+    return f"{now} {text.cutover_of(c, kind, from_epoch(cut)).text}."
 
 
 def chart_data(snapshot: Snapshot) -> ChartData | None:
